@@ -1,0 +1,14 @@
+"""promethium_lab: seismic data reconstruction, notebook first.
+
+Read a survey, ingest it into chunked Zarr, look at it, reconstruct missing traces.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from promethium_lab.core.errors import ErrorCode, PromethiumError
+
+__all__ = ["ErrorCode", "PromethiumError", "__version__"]
+# Jupyter finds the server and lab extensions through these hooks (promethium_lab.server).
+from promethium_lab.server import _jupyter_labextension_paths, _jupyter_server_extension_points  # noqa: F401

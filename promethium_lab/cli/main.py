@@ -1,0 +1,142 @@
+"""``promethium-lab`` command line: the workflows from a shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from promethium_lab.core.errors import PromethiumError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="promethium-lab",
+    help="Seismic data reconstruction: ingest SEG-Y/miniSEED/SAC to Zarr, inspect, export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_ERROR = 2
+
+
+def _typed_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a PromethiumError as ``code: message (hint)`` and exit non-zero."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PromethiumError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _key_bytes(**kw: int | None) -> dict[str, int]:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+Geometry = Annotated[str, typer.Option(
+    help="auto, poststack3d, poststack2d, shot, cdp_offset or irregular")]
+Byte = Annotated[int | None, typer.Option(min=1, max=237)]
+
+
+@app.command()
+@_typed_errors
+def info(
+    file: Annotated[Path, typer.Argument(help="SEG-Y/SU/miniSEED/SAC file or Zarr store")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Summarise a survey file or store."""
+    from promethium_lab.workflows.info import describe, format_summary
+
+    summary = describe(file)
+    typer.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
+@app.command()
+@_typed_errors
+def ingest(
+    file: Annotated[Path, typer.Argument(help="SEG-Y/SU/miniSEED/SAC file")],
+    store: Annotated[Path, typer.Argument(help="output Zarr store (folder)")],
+    geometry: Geometry = "auto",
+    inline_byte: Byte = None,
+    crossline_byte: Byte = None,
+    cdp_byte: Byte = None,
+    offset_byte: Byte = None,
+    shot_byte: Byte = None,
+    channel_byte: Byte = None,
+    endian: Annotated[str, typer.Option(help="auto, big or little")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="replace an existing store")] = False,
+    no_fast_time: Annotated[bool, typer.Option(
+        "--no-fast-time", help="skip the time-slice copy (smaller, faster ingest)")] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="writer threads")] = None,
+) -> None:
+    """Ingest a file into a chunked, compressed Zarr store (resumes an interrupted run)."""
+    from promethium_lab.workflows.info import describe, format_summary
+    from promethium_lab.workflows.ingest import ingest as run
+
+    out = run(file, store, geometry=geometry, endian=endian, overwrite=overwrite,
+              access_patterns=() if no_fast_time else ("time",), workers=workers,
+              **_key_bytes(inline_byte=inline_byte, crossline_byte=crossline_byte,
+                           cdp_byte=cdp_byte, offset_byte=offset_byte, shot_byte=shot_byte,
+                           channel_byte=channel_byte))
+    typer.echo(format_summary(describe(out)))
+    typer.echo(f"store       {out}")
+
+
+@app.command()
+@_typed_errors
+def export(
+    store: Annotated[Path, typer.Argument(help="Zarr store written by ingest (or MDIO)")],
+    file: Annotated[Path, typer.Argument(help="output SEG-Y file")],
+    format: Annotated[str, typer.Option(
+        "--format", help="source, ibm, ieee, int16, int32 or int8")] = "source",
+    overwrite: Annotated[bool, typer.Option(help="replace an existing file")] = False,
+) -> None:
+    """Export a store to SEG-Y with every header of the source."""
+    from promethium_lab.workflows.export import export as run
+
+    out = run(store, file, format=format, overwrite=overwrite)
+    typer.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB)")
+
+
+@app.command()
+@_typed_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("promethium_demo"),
+) -> None:
+    """Run the main job on bundled real data: ingest → summary → section PNG."""
+    from promethium_lab.workflows.demo import run_demo
+    from promethium_lab.workflows.info import format_summary
+
+    summary = run_demo(out)
+    typer.echo(format_summary(summary))
+    typer.echo(f"store       {summary['store']}")
+    typer.echo(f"section     {summary['section_png']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point usable from Python: returns the exit status."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:  # click's usage errors
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Configuration from environment variables and a TOML file.
+
+Precedence, highest first: ``PROMETHIUM_<KEY>`` environment variables, the TOML file
+named by ``PROMETHIUM_CONFIG`` (else ``~/.config/promethium_lab/config.toml`` when it
+exists), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from promethium_lab.core.errors import ErrorCode, PromethiumError
+
+__all__ = ["Config", "get_config", "default_config_path"]
+
+
+def default_config_path() -> Path:
+    """Where the TOML config is looked for when ``PROMETHIUM_CONFIG`` is unset."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return base / "promethium_lab" / "config.toml"
+
+
+def _default_data_dir() -> Path:
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "promethium_lab"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of promethium_lab.
+
+    Attributes
+    ----------
+    data_dir : Path
+        Per-user directory for the job store and model registry.
+    log_level : str
+        Level of the ``promethium_lab`` logger.
+    progress : bool
+        Show tqdm progress bars.
+    chunk_mb : float
+        Target size of one Zarr chunk of amplitudes, in MB (uncompressed).
+    zstd_level : int
+        Zstandard compression level for Zarr stores.
+    workers : int
+        Threads used for ingest/export; 0 means one per core.
+    """
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    log_level: str = "WARNING"
+    progress: bool = True
+    chunk_mb: float = 1.0
+    zstd_level: int = 1
+    workers: int = 0
+
+
+def _coerce(name: str, value: object, kind: type) -> object:
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        if kind is Path:
+            return Path(str(value)).expanduser()
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise PromethiumError(
+            ErrorCode.BAD_CONFIG,
+            f"config key {name!r} has value {value!r}, not a {kind.__name__}",
+            hint=f"fix {name} in the environment or the TOML config",
+        ) from exc
+
+
+_TYPES = {"data_dir": Path, "log_level": str, "progress": bool, "chunk_mb": float,
+          "zstd_level": int, "workers": int}
+
+
+def get_config(path: str | os.PathLike | None = None) -> Config:
+    """Read the configuration (defaults ← TOML file ← environment)."""
+    cfg = Config()
+    values: dict[str, object] = {}
+    toml_path = Path(path or os.environ.get("PROMETHIUM_CONFIG") or default_config_path())
+    if toml_path.is_file():
+        try:
+            data = tomllib.loads(toml_path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise PromethiumError(
+                ErrorCode.BAD_CONFIG, f"{toml_path} is not valid TOML: {exc}",
+                hint="fix the file or point PROMETHIUM_CONFIG elsewhere",
+            ) from exc
+        section = data.get("promethium_lab", data)
+        unknown = set(section) - set(_TYPES)
+        if unknown:
+            raise PromethiumError(
+                ErrorCode.BAD_CONFIG, f"unknown config keys {sorted(unknown)} in {toml_path}",
+                hint=f"known keys: {sorted(_TYPES)}",
+            )
+        values.update(section)
+    for f in fields(Config):
+        env = os.environ.get(f"PROMETHIUM_{f.name.upper()}")
+        if env is not None:
+            values[f.name] = env
+    return replace(cfg, **{k: _coerce(k, v, _TYPES[k]) for k, v in values.items()})

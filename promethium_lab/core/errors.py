@@ -1,0 +1,86 @@
+"""The one error type of promethium_lab and its stable codes.
+
+Every failure a user can cause (bad files, impossible parameters, missing paths)
+is raised as :class:`PromethiumError` carrying a stable ``code``, a ``message`` that
+says what is wrong, a ``hint`` that says what to do, and whether retrying can help.
+Front ends print it as ``code: message (hint)``; jobs store it as a dict.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+__all__ = ["ErrorCode", "PromethiumError"]
+
+
+class ErrorCode(str, Enum):
+    """Stable error codes. Values never change once released; add, never rename."""
+
+    # paths and files
+    PATH_NOT_FOUND = "PL-IO-001"
+    PATH_IS_DIRECTORY = "PL-IO-002"
+    NOT_SEGY = "PL-IO-003"
+    TRUNCATED_FILE = "PL-IO-004"
+    UNSUPPORTED_FORMAT = "PL-IO-005"
+    BAD_SAMPLE_COUNT = "PL-IO-006"
+    BAD_SAMPLE_INTERVAL = "PL-IO-007"
+    INCONSISTENT_GEOMETRY = "PL-IO-008"
+    UNREADABLE_WAVEFORM = "PL-IO-009"
+    OUTPUT_EXISTS = "PL-IO-010"
+    STORE_INCOMPLETE = "PL-IO-011"
+    NOT_A_STORE = "PL-IO-012"
+    EXPORT_UNSUPPORTED = "PL-IO-013"
+    # parameters
+    INVALID_PARAMETER = "PL-PARAM-001"
+    # configuration
+    BAD_CONFIG = "PL-CFG-001"
+    # execution
+    CANCELED = "PL-JOB-001"
+    INTERNAL = "PL-INT-001"
+
+
+class PromethiumError(Exception):
+    """An error a user can act on.
+
+    Parameters
+    ----------
+    code : ErrorCode or str
+        Stable machine-readable code (see :class:`ErrorCode`).
+    message : str
+        What went wrong, naming the file or parameter.
+    hint : str, optional
+        What the user can do about it.
+    retryable : bool, default False
+        True when the same call may succeed later (e.g. a transient I/O failure).
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        hint: str = "",
+        retryable: bool = False,
+    ) -> None:
+        self.code = ErrorCode(code) if not isinstance(code, ErrorCode) else code
+        self.message = message
+        self.hint = hint
+        self.retryable = retryable
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.code.value}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def __reduce__(self):  # keep it picklable across Dask workers
+        return (type(self), (self.code, self.message, self.hint, self.retryable))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form stored in job records and returned by the REST API."""
+        return {
+            "code": self.code.value,
+            "name": self.code.name,
+            "message": self.message,
+            "hint": self.hint,
+            "retryable": self.retryable,
+        }

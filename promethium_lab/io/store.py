@@ -1,0 +1,456 @@
+"""Zarr stores in MDIO v1's layout: atomic, resumable, parallel writes and safe opens.
+
+A store is written into ``<store>.partial`` and becomes ``<store>`` by one atomic rename,
+after every block of samples is written, the completion marker set and the metadata
+consolidated (last). A journal in the partial store records finished blocks, so an
+interrupted write (even ``kill -9``) is resumed on the next call with the same inputs,
+or redone when they differ. Readers refuse anything without the completion marker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from promethium_lab.core.config import get_config
+from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.progress import Progress, ProgressCallback
+
+__all__ = [
+    "FORMAT_VERSION",
+    "PARTIAL_SUFFIX",
+    "ACCESS_PATTERNS",
+    "choose_chunks",
+    "write_store",
+    "open_store",
+    "is_complete_store",
+    "fast_variable",
+]
+
+FORMAT_VERSION = 1
+PARTIAL_SUFFIX = ".partial"
+JOURNAL = ".promethium_journal.json"
+#: MDIO's names for the extra copies of ``amplitude`` chunked for one slice direction.
+ACCESS_PATTERNS = ("inline", "crossline", "time")
+
+_SURVEY = {
+    "poststack3d": ("3D", "stacked"), "poststack2d": ("2D", "stacked"),
+    "shot": ("2D", "common_source"), "cdp_offset": ("2D", "common_cdp"),
+    "irregular": ("unknown", "unknown"), "waveforms": ("unknown", "waveforms"),
+}
+BlockReader = Callable[[tuple[slice, ...]], np.ndarray]
+
+
+def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tuple[int, ...]:
+    """Chunk shape of ``amplitude``: thin in every trace dim, long in time.
+
+    Sections along any trace dim then touch few chunks (``8`` traces deep), and a
+    whole trace is one read. Time slices come from the ``fast_time`` copy.
+    """
+    chunk_mb = chunk_mb or get_config().chunk_mb
+    budget = max(int(chunk_mb * 2**20 / 4), 4096)
+    nt = shape[-1]
+    ct = min(nt, max(budget // 64, 256))
+    trace_dims = shape[:-1]
+    if not trace_dims:
+        return (ct,)
+    if len(trace_dims) == 1:
+        return (max(1, min(trace_dims[0], budget // ct)), ct)
+    per = max(1, budget // ct)
+    side = max(1, int(per ** (1 / len(trace_dims))))
+    chunks = [min(n, side) for n in trace_dims]
+    return (*chunks, ct)
+
+
+def _pattern_chunks(shape: tuple[int, ...], dim_pos: int, chunk_mb: float) -> tuple[int, ...]:
+    """Chunks of a ``fast_<dim>`` copy: 4 deep along ``dim``, wide in the others."""
+    budget = max(int(chunk_mb * 4 * 2**20 / 4), 4096)
+    others = [i for i in range(len(shape)) if i != dim_pos]
+    side = max(1, int((budget / 4) ** (1 / len(others))))
+    out = [0] * len(shape)
+    out[dim_pos] = min(shape[dim_pos], 4)
+    for i in others:
+        out[i] = min(shape[i], side)
+    return tuple(out)
+
+
+def _codec(level: int | None = None) -> Any:
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="zstd", clevel=get_config().zstd_level if level is None else level,
+                      shuffle="shuffle")
+
+
+def _blocks(shape: tuple[int, ...], step: tuple[int, ...]) -> list[tuple[slice, ...]]:
+    ranges = [range(0, n, s) for n, s in zip(shape, step)]
+    out: list[tuple[slice, ...]] = []
+    for starts in np.ndindex(*[len(r) for r in ranges]):
+        out.append(tuple(slice(r[i], min(r[i] + s, n))
+                         for r, i, s, n in zip(ranges, starts, step, shape)))
+    return out
+
+
+def _block_step(trace_shape: tuple[int, ...], chunk_sets: list[tuple[int, ...]], nt: int,
+                budget_bytes: int) -> tuple[int, ...]:
+    """Trace-dim block shape aligned to every chunk grid, ~``budget_bytes`` of float32."""
+    step = [1] * len(trace_shape)
+    for ch in chunk_sets:
+        step = [math.lcm(a, b) for a, b in zip(step, ch)]
+    step = [min(s, n) for s, n in zip(step, trace_shape)]
+    # grow the last trace dims first while under budget (reads of sorted files stay long)
+    for i in reversed(range(len(step))):
+        while step[i] < trace_shape[i] and 2 * math.prod(step) * nt * 4 <= budget_bytes:
+            step[i] = min(trace_shape[i], step[i] * 2)
+        # keep alignment
+        base = 1
+        for ch in chunk_sets:
+            base = math.lcm(base, ch[i])
+        if step[i] < trace_shape[i]:
+            step[i] = max(base, (step[i] // base) * base)
+    return tuple(step)
+
+
+class _Journal:
+    """Finished-block journal of a partial store (atomic JSON rewrite, thread-safe)."""
+
+    def __init__(self, root: Path, fingerprint: dict[str, Any]) -> None:
+        self.path = root / JOURNAL
+        self.fingerprint = fingerprint
+        self.done: set[int] = set()
+        self._lock = threading.Lock()
+
+    def load(self) -> bool:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return False
+        if data.get("fingerprint") != self.fingerprint:
+            return False
+        self.done = set(data.get("done", []))
+        return True
+
+    def mark(self, block: int) -> None:
+        with self._lock:
+            self.done.add(block)
+            tmp = self.path.with_suffix(f".tmp{threading.get_ident()}")
+            tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "done": sorted(self.done)}))
+            os.replace(tmp, self.path)
+
+    def save(self) -> None:
+        with self._lock:
+            self.path.write_text(json.dumps({"fingerprint": self.fingerprint, "done": []}))
+
+
+def is_complete_store(path: str | os.PathLike) -> bool:
+    """True for a finished promethium store or an MDIO store."""
+    p = Path(path)
+    try:
+        meta = json.loads((p / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return False
+    attrs = meta.get("attributes", {})
+    if "promethium" in attrs:
+        return bool(attrs["promethium"].get("complete")) and "consolidated_metadata" in meta
+    return "apiVersion" in attrs
+
+
+def write_store(
+    ds: xr.Dataset,
+    store: str | os.PathLike,
+    *,
+    read_block: BlockReader | None = None,
+    fingerprint: dict[str, Any] | None = None,
+    chunks: tuple[int, ...] | None = None,
+    access_patterns: tuple[str, ...] = ("time",),
+    overwrite: bool = False,
+    workers: int | None = None,
+    block_mb: float = 64.0,
+    progress: bool | None = None,
+    callback: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Path:
+    """Write a survey dataset to a Zarr v3 store in MDIO's layout, atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Survey dataset (``amplitude`` may be lazy); other variables are written as they are.
+    store : path-like
+        Final store path. Work happens in ``<store>.partial``.
+    read_block : callable, optional
+        ``read_block(trace_slices) -> ndarray`` of ``amplitude`` for a block of the trace
+        dims (all samples); default indexes ``ds.amplitude``.
+    fingerprint : dict, optional
+        Identity of the inputs; a partial store with the same fingerprint is resumed.
+    chunks : tuple of int, optional
+        ``amplitude`` chunks; default :func:`choose_chunks`.
+    access_patterns : tuple of str
+        Trace or sample dims for which a ``fast_<dim>`` copy is written (MDIO's convention).
+    overwrite : bool
+        Replace an existing complete store.
+    workers : int, optional
+        Threads writing blocks in parallel (default: config, else one per core).
+    block_mb : float
+        Uncompressed size of one block of work; peak memory is about ``workers × block_mb``.
+    progress, callback, should_stop
+        Progress bar switch, progress callback, and a cancel check run between blocks.
+
+    Returns
+    -------
+    Path
+        The completed store.
+    """
+    import dask
+    import zarr
+
+    final = Path(store).expanduser()
+    partial = final.with_name(final.name + PARTIAL_SUFFIX)
+    if final.exists():
+        if not overwrite:
+            complete = is_complete_store(final)
+            raise PromethiumError(
+                ErrorCode.OUTPUT_EXISTS,
+                f"{final} already exists" + ("" if complete else " and is not a complete store"),
+                hint="pass overwrite=True (CLI: --overwrite) or choose another path",
+            )
+    if not final.parent.exists():
+        raise PromethiumError(
+            ErrorCode.PATH_NOT_FOUND, f"the folder {final.parent} does not exist",
+            hint="create it first or choose another output path",
+        )
+
+    amp = ds["amplitude"]
+    shape = tuple(amp.shape)
+    dims = tuple(amp.dims)
+    chunks = tuple(chunks or choose_chunks(shape))
+    if len(chunks) != len(shape) or any(c < 1 for c in chunks):
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER, f"chunks {chunks} do not fit amplitude of shape {shape}",
+            hint=f"give one positive chunk length per dim {dims}",
+        )
+    chunk_mb = get_config().chunk_mb
+    patterns: dict[str, tuple[int, ...]] = {}
+    for dim in access_patterns:
+        if dim in dims and shape[dims.index(dim)] > 4:
+            patterns[f"fast_{dim}"] = _pattern_chunks(shape, dims.index(dim), chunk_mb)
+
+    fp = {"format": FORMAT_VERSION, "shape": list(shape), "dims": list(dims),
+          "chunks": list(chunks), "patterns": {k: list(v) for k, v in patterns.items()},
+          **(fingerprint or {})}
+    fp = json.loads(json.dumps(fp, default=str))
+    journal = _Journal(partial, fp)
+    resumed = partial.exists() and journal.load()
+    if not resumed:
+        if partial.exists():
+            shutil.rmtree(partial)
+        _create_layout(ds, partial, chunks, patterns)
+        journal.save()
+
+    trace_shape = shape[:-1]
+    chunk_sets = [chunks[:-1]] + [c[:-1] for c in patterns.values()]
+    step = _block_step(trace_shape, chunk_sets, shape[-1], int(block_mb * 2**20))
+    blocks = _blocks(trace_shape, step) if trace_shape else [()]
+    todo = [i for i in range(len(blocks)) if i not in journal.done]
+
+    arrays = {name: zarr.open_array(partial / name, mode="r+") for name in ["amplitude", *patterns]}
+    if read_block is None:
+        def read_block(sl: tuple[slice, ...]) -> np.ndarray:
+            return np.asarray(amp[sl].values, dtype=np.float32)
+
+    nbytes_block = [math.prod(s.stop - s.start for s in b) * shape[-1] * 4 for b in blocks]
+    bar = Progress(sum(nbytes_block[i] for i in todo) / 2**20, desc=f"write {final.name}",
+                   unit="MB", show=progress, callback=callback)
+    stop_flag = threading.Event()
+
+    def work(i: int) -> None:
+        if stop_flag.is_set():
+            return
+        if should_stop is not None and should_stop():
+            stop_flag.set()
+            return
+        sl = blocks[i]
+        data = read_block(sl)
+        for arr in arrays.values():
+            arr[(*sl, slice(None))] = data
+        journal.mark(i)
+        bar.update(nbytes_block[i] / 2**20)
+
+    n_workers = workers or get_config().workers or os.cpu_count() or 1
+    try:
+        with dask.config.set(scheduler="threads", num_workers=n_workers):
+            dask.compute(*[dask.delayed(work)(i) for i in todo])
+    finally:
+        bar.close()
+    if stop_flag.is_set():
+        raise PromethiumError(
+            ErrorCode.CANCELED, f"writing {final} was canceled; {partial} holds the finished blocks",
+            hint="run the same call again to resume, or delete the .partial folder",
+        )
+    _finish(partial, final, ds, overwrite)
+    return final
+
+
+def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
+                   patterns: dict[str, tuple[int, ...]]) -> None:
+    """Write all metadata and the small variables; ``amplitude`` and copies stay empty."""
+    import dask.array as da
+
+    amp = ds["amplitude"]
+    template = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("fast_")])
+    for name in list(template.variables):
+        if name != "amplitude":
+            template[name] = template[name].load()
+    template["amplitude"] = xr.Variable(amp.dims, da.zeros(amp.shape, chunks=chunks, dtype="f4"),
+                                        attrs=dict(amp.attrs))
+    encoding: dict[str, dict[str, Any]] = {
+        "amplitude": {"chunks": chunks, "compressors": [_codec()]},
+    }
+    for name, ch in patterns.items():
+        template[name] = xr.Variable(amp.dims, da.zeros(amp.shape, chunks=ch, dtype="f4"),
+                                     attrs={"long_name": f"Amplitude, chunked for {name[5:]} access"})
+        encoding[name] = {"chunks": ch, "compressors": [_codec()]}
+    for name, var in template.variables.items():
+        if name in encoding:
+            continue
+        if isinstance(var.data, np.ndarray) and var.ndim:
+            encoding[name] = {"compressors": [_codec(1)]}
+        var.encoding = {}
+    template.attrs = _root_attrs(ds, complete=False)
+    partial.mkdir(parents=True)
+    template.to_zarr(partial, mode="w", compute=False, consolidated=False, zarr_format=3,
+                     encoding=encoding)
+
+
+def _root_attrs(ds: xr.Dataset, complete: bool) -> dict[str, Any]:
+    from promethium_lab import __version__
+
+    geometry = ds.attrs.get("geometry", "irregular")
+    survey, gather = _SURVEY.get(geometry, ("unknown", "unknown"))
+    own = {k: v for k, v in ds.attrs.items() if k not in ("apiVersion", "createdOn", "name",
+                                                         "attributes", "promethium")}
+    return {
+        # MDIO v1 root attributes
+        "apiVersion": "1.1.3",
+        "createdOn": datetime.now(timezone.utc).isoformat(sep=" "),
+        "name": ds.attrs.get("mdio_template") or f"Promethium{geometry.capitalize()}",
+        "attributes": {"surveyType": survey, "gatherType": gather,
+                       "defaultVariableName": "amplitude", **_json_safe(own)},
+        # ours
+        "promethium": {"format": FORMAT_VERSION, "complete": complete, "version": __version__},
+    }
+
+
+def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+def _finish(partial: Path, final: Path, ds: xr.Dataset, overwrite: bool) -> None:
+    """Mark complete, consolidate metadata last, then rename into place."""
+    import zarr
+
+    (partial / JOURNAL).unlink(missing_ok=True)
+    group = zarr.open_group(partial, mode="r+")
+    attrs = _root_attrs(ds, complete=True)
+    group.attrs.update(attrs)
+    zarr.consolidate_metadata(partial)
+    trash = None
+    if final.exists() and overwrite:
+        trash = final.with_name(f"{final.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(final, trash)
+    os.replace(partial, final)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None) -> xr.Dataset:
+    """Open a complete store (ours or MDIO's) as a survey dataset, lazily (dask).
+
+    Raises
+    ------
+    PromethiumError
+        ``PATH_NOT_FOUND``, ``NOT_A_STORE``, or ``STORE_INCOMPLETE`` for an interrupted
+        write (a ``.partial`` folder, or a store without its completion marker).
+    """
+    p = Path(path).expanduser()
+    partial = p.with_name(p.name + PARTIAL_SUFFIX)
+    if not p.exists():
+        if partial.exists():
+            raise PromethiumError(
+                ErrorCode.STORE_INCOMPLETE,
+                f"{p} was never completed: only {partial.name} exists (interrupted write)",
+                hint="run the ingest again with the same arguments to resume it",
+            )
+        raise PromethiumError(ErrorCode.PATH_NOT_FOUND, f"{p} does not exist",
+                              hint="check the store path")
+    if p.name.endswith(PARTIAL_SUFFIX):
+        raise PromethiumError(
+            ErrorCode.STORE_INCOMPLETE, f"{p} is an unfinished write",
+            hint="run the ingest again to resume it; do not open .partial folders",
+        )
+    if not (p / "zarr.json").is_file():
+        raise PromethiumError(
+            ErrorCode.NOT_A_STORE, f"{p} is not a Zarr v3 store (no zarr.json)",
+            hint="ingest the survey first: promethium-lab ingest FILE STORE",
+        )
+    if not is_complete_store(p):
+        raise PromethiumError(
+            ErrorCode.STORE_INCOMPLETE, f"{p} has no completion marker",
+            hint="it was not finished; ingest again with overwrite=True",
+        )
+    meta = json.loads((p / "zarr.json").read_text())
+    ours = "promethium" in meta.get("attributes", {})
+    ds = xr.open_zarr(p, consolidated=ours, chunks=chunks if chunks is not None else {},
+                      mask_and_scale=True)
+    return _normalise(ds, ours)
+
+
+def _normalise(ds: xr.Dataset, ours: bool) -> xr.Dataset:
+    """Map an MDIO store to the survey model (dead traces read as 0, geometry attr)."""
+    attrs = dict(ds.attrs)
+    inner = attrs.get("attributes", {}) or {}
+    out_attrs = {k: v for k, v in inner.items()
+                 if k not in ("surveyType", "gatherType", "defaultVariableName")}
+    if "geometry" not in out_attrs:
+        out_attrs["geometry"] = _geometry_from_template(attrs.get("name", ""), ds)
+    out_attrs["mdio_template"] = out_attrs.get("mdio_template") or attrs.get("name", "")
+    out_attrs["store_format"] = "promethium" if ours else "mdio"
+    var = inner.get("defaultVariableName", "amplitude")
+    if var != "amplitude" and var in ds:
+        ds = ds.rename({var: "amplitude"})
+    if not ours and "trace_mask" in ds:
+        ds["amplitude"] = ds["amplitude"].where(ds["trace_mask"], np.float32(0)).astype("f4")
+    if "time" in ds.coords:
+        ds["time"].attrs.setdefault("units", "ms")
+    ds.attrs = out_attrs
+    return ds
+
+
+def _geometry_from_template(name: str, ds: xr.Dataset) -> str:
+    table = {"PostStack3D": "poststack3d", "PostStack2D": "poststack2d",
+             "StreamerShotGathers2D": "shot", "CdpOffsetGathers2D": "cdp_offset"}
+    for prefix, geometry in table.items():
+        if name.startswith(prefix):
+            return geometry
+    return "irregular"
+
+
+def fast_variable(ds: xr.Dataset, dim: str) -> str:
+    """Name of the variable to read a slice at fixed ``dim`` from (``fast_<dim>`` if present)."""
+    name = f"fast_{dim}"
+    return name if name in ds else "amplitude"
+
+
+def iter_blocks(shape: tuple[int, ...], step: tuple[int, ...]) -> Iterator[tuple[slice, ...]]:
+    """Blocks of ``step`` covering ``shape`` in C order."""
+    yield from _blocks(shape, step)

@@ -1,0 +1,1 @@
+"""reports layer of promethium_lab."""

@@ -1,0 +1,1 @@
+"""signal layer of promethium_lab."""

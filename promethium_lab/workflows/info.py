@@ -1,0 +1,74 @@
+"""Summaries of surveys (files or stores)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["describe", "format_summary"]
+
+
+def describe(source: str | os.PathLike | xr.Dataset) -> dict[str, Any]:
+    """JSON-safe summary: geometry, dims, live/absent traces, time axis, amplitude range.
+
+    Only the trace mask and header-derived values are read; amplitude statistics are
+    computed from the full data only for surveys under 64 MB, else from a sample of traces.
+    """
+    from promethium_lab.workflows.ingest import open_survey
+
+    ds = source if isinstance(source, xr.Dataset) else open_survey(source)
+    amp = ds["amplitude"]
+    mask = np.asarray(ds["trace_mask"].values, dtype=bool) if "trace_mask" in ds else None
+    t = np.asarray(ds["time"].values, dtype=float)
+    n_traces = int(np.prod(amp.shape[:-1]))
+    n_live = int(mask.sum()) if mask is not None else n_traces
+    if amp.nbytes <= 64 * 2**20:
+        values = np.asarray(amp.values)
+    else:
+        first = amp.dims[0]
+        step = max(1, amp.sizes[first] // 16)
+        values = np.asarray(amp.isel({first: slice(None, None, step)}).values)
+    finite = values[np.isfinite(values)]
+    return {
+        "source": str(ds.attrs.get("source_path", getattr(source, "name", source))),
+        "geometry": ds.attrs.get("geometry", "unknown"),
+        "dims": {str(k): int(v) for k, v in amp.sizes.items()},
+        "traces": n_traces,
+        "live_traces": n_live,
+        "absent_traces": n_traces - n_live,
+        "time_ms": [float(t[0]), float(t[-1])] if t.size else [],
+        "sample_interval_ms": float(t[1] - t[0]) if t.size > 1 else None,
+        "amplitude_min": float(finite.min()) if finite.size else None,
+        "amplitude_max": float(finite.max()) if finite.size else None,
+        "amplitude_rms": float(np.sqrt(np.mean(finite.astype(np.float64) ** 2)))
+        if finite.size else None,
+        "segy_format": ds.attrs.get("segy_format"),
+        "trace_dims": {str(d): [int(ds[d].values[0]), int(ds[d].values[-1])]
+                       for d in amp.dims[:-1] if d in ds.coords and ds[d].dtype.kind in "iu"},
+    }
+
+
+def format_summary(info: dict[str, Any]) -> str:
+    """Human-readable lines of :func:`describe`'s dict."""
+    dims = " × ".join(f"{k} {v}" for k, v in info["dims"].items())
+    lines = [
+        f"source      {info['source']}",
+        f"geometry    {info['geometry']}",
+        f"dims        {dims}",
+        f"traces      {info['live_traces']} live, {info['absent_traces']} absent",
+    ]
+    if info["time_ms"]:
+        lines.append(f"time        {info['time_ms'][0]:g} … {info['time_ms'][1]:g} ms, "
+                     f"dt {info['sample_interval_ms']:g} ms")
+    for dim, (lo, hi) in info["trace_dims"].items():
+        lines.append(f"{dim:<11} {lo} … {hi}")
+    if info["amplitude_min"] is not None:
+        lines.append(f"amplitude   {info['amplitude_min']:.4g} … {info['amplitude_max']:.4g}, "
+                     f"rms {info['amplitude_rms']:.4g}")
+    if info.get("segy_format"):
+        lines.append(f"SEG-Y fmt   {info['segy_format']}")
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""Ingest a survey file (SEG-Y, SU, miniSEED, SAC) into a Zarr store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.progress import ProgressCallback
+from promethium_lab.io.store import write_store
+
+__all__ = ["ingest", "detect_format", "open_survey"]
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """``"segy"``, ``"su"``, ``"mseed"`` or ``"sac"``, from the file's bytes (and suffix for SU)."""
+    from promethium_lab.io.segy import read_layout
+    from promethium_lab.io.waveforms import guess_waveform_format
+
+    p = Path(path)
+    if p.exists() and p.is_file():
+        fmt = guess_waveform_format(p)
+        if fmt:
+            return fmt.lower()
+    if p.suffix.lower() == ".su":
+        return "su"
+    read_layout(p)  # raises a typed error when it is not SEG-Y either
+    return "segy"
+
+
+def open_survey(path: str | os.PathLike, **kwargs: Any):
+    """Open any supported file or store as a lazy survey dataset."""
+    from promethium_lab.io.segy import open_segy
+    from promethium_lab.io.store import open_store
+    from promethium_lab.io.waveforms import open_waveforms
+
+    p = Path(path)
+    if p.is_dir() or p.with_name(p.name + ".partial").exists():
+        return open_store(p, **kwargs)
+    fmt = detect_format(p)
+    if fmt in ("mseed", "sac"):
+        return open_waveforms(p, **kwargs)
+    return open_segy(p, su=(fmt == "su"), **kwargs)
+
+
+def ingest(
+    path: str | os.PathLike,
+    store: str | os.PathLike,
+    *,
+    geometry: str = "auto",
+    chunks: tuple[int, ...] | None = None,
+    access_patterns: tuple[str, ...] = ("time",),
+    overwrite: bool = False,
+    endian: str = "auto",
+    workers: int | None = None,
+    progress: bool | None = None,
+    callback: ProgressCallback | None = None,
+    should_stop: Any = None,
+    **key_bytes: int,
+) -> Path:
+    """Ingest a SEG-Y / SU / miniSEED / SAC file into a chunked, compressed Zarr store.
+
+    The store follows MDIO v1's layout and appears at ``store`` only when complete; an
+    interrupted ingest is resumed by calling again with the same arguments.
+
+    Parameters
+    ----------
+    path : path-like
+        Source file.
+    store : path-like
+        Output ``.zarr`` folder.
+    geometry : str
+        ``auto`` or one of the geometries of ``docs/data-model.md``.
+    chunks : tuple of int, optional
+        Chunks of ``amplitude``; default thin in the trace dims, long in time.
+    access_patterns : tuple of str
+        Extra ``fast_<dim>`` copies (MDIO's convention); ``("time",)`` makes time slices fast.
+    overwrite : bool
+        Replace an existing store.
+    endian : {"auto", "big", "little"}
+    workers : int, optional
+        Writer threads.
+    progress, callback, should_stop
+        Progress bar, progress callback ``(fraction, message)``, cancel check.
+    **key_bytes : int
+        ``inline_byte``, ``crossline_byte``, ``cdp_byte``, ``offset_byte``, ``shot_byte``,
+        ``channel_byte``.
+
+    Returns
+    -------
+    Path
+        The completed store.
+    """
+    from promethium_lab.io.segy import SegyAmplitudeArray, open_segy
+
+    src = Path(path).expanduser()
+    fmt = detect_format(src)
+    stat = src.stat()
+    fingerprint = {"source": str(src.resolve()), "size": stat.st_size,
+                   "mtime_ns": stat.st_mtime_ns, "geometry": geometry,
+                   "key_bytes": dict(sorted(key_bytes.items())), "endian": endian}
+    common = dict(fingerprint=fingerprint, chunks=chunks, access_patterns=access_patterns,
+                  overwrite=overwrite, workers=workers, progress=progress, callback=callback,
+                  should_stop=should_stop)
+    if fmt in ("mseed", "sac"):
+        if key_bytes or geometry not in ("auto", "waveforms"):
+            raise PromethiumError(
+                ErrorCode.INVALID_PARAMETER,
+                f"{src.name} is {fmt}: geometry and header bytes apply to SEG-Y only",
+                hint="drop --geometry/--*-byte for miniSEED and SAC files",
+            )
+        from promethium_lab.io.waveforms import open_waveforms
+
+        ds = open_waveforms(src).load()
+        return write_store(ds, store, **common)
+
+    ds = open_segy(src, geometry=geometry, endian=endian, su=(fmt == "su"), **key_bytes)
+    source = ds["amplitude"].variable._data.array  # the lazy SEG-Y array under xarray's wrapper
+    if not isinstance(source, SegyAmplitudeArray):  # pragma: no cover - guards xarray internals
+        source = SegyAmplitudeArray(*_layout_and_index(ds))
+    trace_index = source.trace_index
+
+    def read_block(sl: tuple[slice, ...]) -> np.ndarray:
+        return source.read(trace_index[sl])
+
+    return write_store(ds, store, read_block=read_block, **common)
+
+
+def _layout_and_index(ds):  # pragma: no cover - fallback only
+    from promethium_lab.io.segy import read_layout
+
+    return read_layout(ds.attrs["source_path"]), ds["segy_trace_index"].values
