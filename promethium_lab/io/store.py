@@ -15,7 +15,9 @@ import os
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -150,6 +152,18 @@ class _Journal:
     def save(self) -> None:
         with self._lock:
             self.path.write_text(json.dumps({"fingerprint": self.fingerprint, "done": []}))
+
+
+@contextmanager
+def _quiet_zarr() -> Iterator[None]:
+    """Silence zarr's notes that MDIO's header dtypes and consolidated v3 metadata are
+    outside the written v3 spec: both are MDIO's own conventions, which we follow."""
+    import zarr.errors
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", zarr.errors.UnstableSpecificationWarning)
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        yield
 
 
 def is_complete_store(path: str | os.PathLike) -> bool:
@@ -328,8 +342,9 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
         var.encoding = {}
     template.attrs = _root_attrs(ds, complete=False)
     partial.mkdir(parents=True)
-    template.to_zarr(partial, mode="w", compute=False, consolidated=False, zarr_format=3,
-                     encoding=encoding)
+    with _quiet_zarr():
+        template.to_zarr(partial, mode="w", compute=False, consolidated=False, zarr_format=3,
+                         encoding=encoding)
 
 
 def _root_attrs(ds: xr.Dataset, complete: bool) -> dict[str, Any]:
@@ -363,7 +378,8 @@ def _finish(partial: Path, final: Path, ds: xr.Dataset, overwrite: bool) -> None
     group = zarr.open_group(partial, mode="r+")
     attrs = _root_attrs(ds, complete=True)
     group.attrs.update(attrs)
-    zarr.consolidate_metadata(partial)
+    with _quiet_zarr():
+        zarr.consolidate_metadata(partial)
     trash = None
     if final.exists() and overwrite:
         trash = final.with_name(f"{final.name}.old-{os.getpid()}-{time.time_ns()}")
@@ -410,9 +426,10 @@ def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None)
         )
     meta = json.loads((p / "zarr.json").read_text())
     ours = "promethium" in meta.get("attributes", {})
-    ds = xr.open_zarr(p, consolidated=ours, chunks=chunks if chunks is not None else {},
-                      mask_and_scale=True)
-    return _normalise(ds, ours)
+    with _quiet_zarr():
+        ds = xr.open_zarr(p, consolidated=ours, chunks=chunks if chunks is not None else {},
+                          mask_and_scale=True)
+        return _normalise(ds, ours)
 
 
 def _normalise(ds: xr.Dataset, ours: bool) -> xr.Dataset:
