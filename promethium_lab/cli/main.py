@@ -82,6 +82,8 @@ def ingest(
     no_fast_time: Annotated[bool, typer.Option(
         "--no-fast-time", help="skip the time-slice copy (smaller, faster ingest)")] = False,
     workers: Annotated[int | None, typer.Option(min=1, help="writer threads")] = None,
+    block_mb: Annotated[float, typer.Option(
+        "--block-mb", hidden=True, min=0.001, help="uncompressed MB per block of work")] = 64.0,
 ) -> None:
     """Ingest a file into a chunked, compressed Zarr store (resumes an interrupted run)."""
     from promethium_lab.workflows.info import describe, format_summary
@@ -89,6 +91,7 @@ def ingest(
 
     out = run(file, store, geometry=geometry, endian=endian, overwrite=overwrite,
               access_patterns=() if no_fast_time else ("time",), workers=workers,
+              block_mb=block_mb,
               **_key_bytes(inline_byte=inline_byte, crossline_byte=crossline_byte,
                            cdp_byte=cdp_byte, offset_byte=offset_byte, shot_byte=shot_byte,
                            channel_byte=channel_byte))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 
-__all__ = ["Config", "get_config", "default_config_path"]
+__all__ = ["Config", "default_config_path", "get_config"]
 
 
 def default_config_path() -> Path:

@@ -8,13 +8,13 @@ Front ends print it as ``code: message (hint)``; jobs store it as a dict.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["ErrorCode", "PromethiumError"]
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Stable error codes. Values never change once released; add, never rename."""
 
     # paths and files

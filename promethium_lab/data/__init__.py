@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["sample_path", "SAMPLES"]
+__all__ = ["SAMPLES", "sample_path"]
 
 SAMPLES = {"viking_graben": "viking_graben_4shots_ibm.segy"}
 

@@ -30,7 +30,7 @@ from promethium_lab.io.segy_spec import (
     decode_trace_headers,
 )
 
-__all__ = ["SegyLayout", "open_segy", "read_layout", "SAMPLE_FORMATS", "decode_samples"]
+__all__ = ["SAMPLE_FORMATS", "SegyLayout", "decode_samples", "open_segy", "read_layout"]
 
 #: SEG-Y data sample format code -> (itemsize, description)
 SAMPLE_FORMATS: dict[int, tuple[int, str]] = {
@@ -119,7 +119,7 @@ def _check_path(path: str | os.PathLike) -> Path:
 
 
 def _plausible_format(code: int) -> bool:
-    return code in SAMPLE_FORMATS or code in (4, 6, 9, 10, 11, 12, 15, 16)
+    return code in SAMPLE_FORMATS or code in (4, 6, 7, 9, 10, 11, 12, 15, 16)  # SEG-Y rev 2
 
 
 def _decode_text(raw: bytes) -> str:
@@ -131,7 +131,9 @@ def _decode_text(raw: bytes) -> str:
     return "\n".join(text[i : i + 80] for i in range(0, len(text), 80))
 
 
-def read_layout(path: str | os.PathLike, *, endian: str = "auto", su: bool | None = None) -> SegyLayout:
+def read_layout(
+    path: str | os.PathLike, *, endian: str = "auto", su: bool | None = None
+) -> SegyLayout:
     """Validate a SEG-Y/SU file and describe its layout.
 
     Parameters
@@ -171,6 +173,7 @@ def read_layout(path: str | os.PathLike, *, endian: str = "auto", su: bool | Non
         )
     binary = head[TEXT_HEADER_SIZE : TEXT_HEADER_SIZE + BINARY_HEADER_SIZE]
     problems: list[str] = []
+    deferred: PromethiumError | None = None
     for order in orders[endian]:
         fields = decode_binary_header(binary, order)
         fmt = fields["data_sample_format"]
@@ -181,7 +184,8 @@ def read_layout(path: str | os.PathLike, *, endian: str = "auto", su: bool | Non
             raise PromethiumError(
                 ErrorCode.UNSUPPORTED_FORMAT,
                 f"{p}: sample format code {fmt} is valid SEG-Y but not supported",
-                hint=f"supported codes: {sorted(SAMPLE_FORMATS)} ({', '.join(d for _, d in SAMPLE_FORMATS.values())})",
+                hint="supported codes: " + ", ".join(
+                    f"{c} ({d})" for c, (_, d) in SAMPLE_FORMATS.items()),
             )
         n_ext = max(fields["num_extended_text_headers"], 0) if fields["segy_revision"] else 0
         data_offset = TEXT_HEADER_SIZE + BINARY_HEADER_SIZE + TEXT_HEADER_SIZE * n_ext
@@ -207,25 +211,39 @@ def read_layout(path: str | os.PathLike, *, endian: str = "auto", su: bool | Non
                 f"{p}: sample interval is 0 in the binary and the first trace header",
                 hint="fix bytes 3217-3218 (sample interval in microseconds)",
             )
-        trace_size = TRACE_HEADER_SIZE + ns * SAMPLE_FORMATS[fmt][0]
+        itemsize = SAMPLE_FORMATS[fmt][0]
+        trace_size = TRACE_HEADER_SIZE + ns * itemsize
         n_traces, rest = divmod(size - data_offset, trace_size)
-        if n_traces == 0:
-            raise PromethiumError(
-                ErrorCode.TRUNCATED_FILE,
-                f"{p}: {size} bytes hold no complete trace of {trace_size} bytes",
-                hint="the file is empty or cut short; copy it again from its source",
-            )
-        if rest:
+        if n_traces <= 0 or rest:
+            if (trace_ns and trace_ns != ns and size > data_offset
+                    and (size - data_offset) % (TRACE_HEADER_SIZE + trace_ns * itemsize) == 0):
+                error = PromethiumError(
+                    ErrorCode.BAD_SAMPLE_COUNT,
+                    f"{p}: the binary header says {ns} samples per trace, which does not "
+                    f"divide the file into whole traces; the first trace header says "
+                    f"{trace_ns}, which does",
+                    hint="the binary header is damaged; fix bytes 3221-3222 (samples per trace)",
+                )
+            elif n_traces <= 0:
+                error = PromethiumError(
+                    ErrorCode.TRUNCATED_FILE,
+                    f"{p}: {size} bytes hold no complete trace of {trace_size} bytes",
+                    hint="the file is empty or cut short; copy it again from its source",
+                )
+            else:
+                error = PromethiumError(
+                    ErrorCode.TRUNCATED_FILE,
+                    f"{p}: {rest} bytes after {n_traces} complete traces of {trace_size} bytes "
+                    f"({ns} samples, format {fmt})",
+                    hint="the file was cut short (interrupted copy?) or its samples-per-trace "
+                    "header is wrong; copy it again, or trim it to whole traces",
+                )
             if len(orders[endian]) > 1 and trace_ns is not None and trace_ns != ns:
+                # maybe the other byte order reads right; if none does, this is the error
                 problems.append(f"sample count {ns} does not divide the file")
+                deferred = deferred or error
                 continue
-            raise PromethiumError(
-                ErrorCode.TRUNCATED_FILE,
-                f"{p}: {rest} bytes after {n_traces} complete traces of {trace_size} bytes "
-                f"({ns} samples, format {fmt})",
-                hint="the file was cut short (interrupted copy?) or its samples-per-trace "
-                "header is wrong; copy it again, or trim it to whole traces",
-            )
+            raise error
         return SegyLayout(
             path=p, endian=order, sample_format=fmt, n_samples=ns, sample_interval_us=dt,
             data_offset=data_offset, n_traces=int(n_traces),
@@ -233,6 +251,8 @@ def read_layout(path: str | os.PathLike, *, endian: str = "auto", su: bool | Non
             extended_headers=_read_bytes(p, TEXT_HEADER_SIZE + BINARY_HEADER_SIZE, data_offset),
             binary_fields=fields,
         )
+    if deferred is not None:  # a plausible SEG-Y header whose sizes do not add up
+        raise deferred
     raise PromethiumError(
         ErrorCode.NOT_SEGY,
         f"{p} is not a SEG-Y file: {'; '.join(problems)} (bytes 3225-3226)",
@@ -343,7 +363,7 @@ class SegyAmplitudeArray(BackendArray):
         out = np.zeros((*idx.shape, np.size(times)), dtype=np.float32)
         flat = idx.reshape(-1)
         live = np.flatnonzero(flat >= 0)
-        if live.size:
+        if live.size and out.size:  # nothing to read for an empty selection
             wanted = flat[live]
             order = np.argsort(wanted, kind="stable")
             mm = self._map()

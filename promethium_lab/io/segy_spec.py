@@ -11,17 +11,17 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = [
-    "TRACE_FIELDS",
     "BINARY_FIELDS",
-    "TEXT_HEADER_SIZE",
     "BINARY_HEADER_SIZE",
+    "TEXT_HEADER_SIZE",
+    "TRACE_FIELDS",
     "TRACE_HEADER_SIZE",
-    "trace_header_dtype",
     "binary_header_dtype",
-    "headers_dtype",
-    "decode_trace_headers",
     "decode_binary_header",
+    "decode_trace_headers",
     "field_at_byte",
+    "headers_dtype",
+    "trace_header_dtype",
 ]
 
 TEXT_HEADER_SIZE = 3200

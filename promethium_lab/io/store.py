@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,14 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import Progress, ProgressCallback
 
 __all__ = [
+    "ACCESS_PATTERNS",
     "FORMAT_VERSION",
     "PARTIAL_SUFFIX",
-    "ACCESS_PATTERNS",
     "choose_chunks",
-    "write_store",
-    "open_store",
-    "is_complete_store",
     "fast_variable",
+    "is_complete_store",
+    "open_store",
+    "write_store",
 ]
 
 FORMAT_VERSION = 1
@@ -308,7 +308,8 @@ def write_store(
         bar.close()
     if stop_flag.is_set():
         raise PromethiumError(
-            ErrorCode.CANCELED, f"writing {final} was canceled; {partial} holds the finished blocks",
+            ErrorCode.CANCELED,
+            f"writing {final} was canceled; {partial} holds the finished blocks",
             hint="run the same call again to resume, or delete the .partial folder",
         )
     _finish(partial, final, ds, overwrite)
@@ -331,8 +332,10 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
         "amplitude": {"chunks": chunks, "compressors": [_codec()]},
     }
     for name, ch in patterns.items():
-        template[name] = xr.Variable(amp.dims, da.zeros(amp.shape, chunks=ch, dtype="f4"),
-                                     attrs={"long_name": f"Amplitude, chunked for {name[5:]} access"})
+        template[name] = xr.Variable(
+            amp.dims, da.zeros(amp.shape, chunks=ch, dtype="f4"),
+            attrs={"long_name": f"Amplitude, chunked for {name[5:]} access"},
+        )
         encoding[name] = {"chunks": ch, "compressors": [_codec()]}
     for name, var in template.variables.items():
         if name in encoding:
@@ -357,7 +360,7 @@ def _root_attrs(ds: xr.Dataset, complete: bool) -> dict[str, Any]:
     return {
         # MDIO v1 root attributes
         "apiVersion": "1.1.3",
-        "createdOn": datetime.now(timezone.utc).isoformat(sep=" "),
+        "createdOn": datetime.now(UTC).isoformat(sep=" "),
         "name": ds.attrs.get("mdio_template") or f"Promethium{geometry.capitalize()}",
         "attributes": {"surveyType": survey, "gatherType": gather,
                        "defaultVariableName": "amplitude", **_json_safe(own)},

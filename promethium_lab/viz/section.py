@@ -11,7 +11,7 @@ import xarray as xr
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 
-__all__ = ["select_section", "rasterize_section", "save_section_png"]
+__all__ = ["rasterize_section", "save_section_png", "select_section"]
 
 
 def select_section(ds: xr.Dataset | xr.DataArray, **selection: int) -> xr.DataArray:

@@ -14,7 +14,7 @@ import xarray as xr
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import Progress, ProgressCallback
 
-__all__ = ["export", "FORMAT_CODES"]
+__all__ = ["FORMAT_CODES", "export"]
 
 #: names accepted for ``format``
 FORMAT_CODES = {"ibm": 1, "int32": 2, "int16": 3, "ieee": 5, "int8": 8}
@@ -119,7 +119,8 @@ def _format_code(format: str | int, ds: xr.Dataset) -> int:
         return FORMAT_CODES[format.lower()]
     raise PromethiumError(
         ErrorCode.INVALID_PARAMETER, f"unknown SEG-Y sample format {format!r}",
-        hint=f"use 'source' or one of {sorted(FORMAT_CODES)} (codes {sorted(FORMAT_CODES.values())})",
+        hint=f"use 'source' or one of {sorted(FORMAT_CODES)} "
+        f"(codes {sorted(FORMAT_CODES.values())})",
     )
 
 

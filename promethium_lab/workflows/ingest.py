@@ -12,7 +12,7 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import ProgressCallback
 from promethium_lab.io.store import write_store
 
-__all__ = ["ingest", "detect_format", "open_survey"]
+__all__ = ["detect_format", "ingest", "open_survey"]
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -56,6 +56,7 @@ def ingest(
     overwrite: bool = False,
     endian: str = "auto",
     workers: int | None = None,
+    block_mb: float = 64.0,
     progress: bool | None = None,
     callback: ProgressCallback | None = None,
     should_stop: Any = None,
@@ -83,6 +84,8 @@ def ingest(
     endian : {"auto", "big", "little"}
     workers : int, optional
         Writer threads.
+    block_mb : float
+        Uncompressed size of one block of work (see :func:`~promethium_lab.io.store.write_store`).
     progress, callback, should_stop
         Progress bar, progress callback ``(fraction, message)``, cancel check.
     **key_bytes : int
@@ -103,8 +106,8 @@ def ingest(
                    "mtime_ns": stat.st_mtime_ns, "geometry": geometry,
                    "key_bytes": dict(sorted(key_bytes.items())), "endian": endian}
     common = dict(fingerprint=fingerprint, chunks=chunks, access_patterns=access_patterns,
-                  overwrite=overwrite, workers=workers, progress=progress, callback=callback,
-                  should_stop=should_stop)
+                  overwrite=overwrite, workers=workers, block_mb=block_mb, progress=progress,
+                  callback=callback, should_stop=should_stop)
     if fmt in ("mseed", "sac"):
         if key_bytes or geometry not in ("auto", "waveforms"):
             raise PromethiumError(
