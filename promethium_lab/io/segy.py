@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from xarray.core import indexing
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.geometry import Grid, infer_grid
+from promethium_lab.io.ibm import ibm_to_ieee
 from promethium_lab.io.segy_spec import (
     BINARY_HEADER_SIZE,
     TEXT_HEADER_SIZE,
@@ -308,8 +310,17 @@ def decode_samples(raw: np.ndarray, sample_format: int, endian: str) -> np.ndarr
         words = raw.view(np.uint32)
         if endian == "<":
             words = words.byteswap()  # segyio's converter expects big-endian words
-            return native(words, format=1, copy=False)
-        return native(words, format=1, copy=True)
+        else:
+            words = words.copy()
+        native_words = words.byteswap() if sys.byteorder == "little" else words
+        # segyio's C decoder is fast but wrong for unnormalised words (leading hex digit 0,
+        # as some recorders write): decode those few exactly with our codec.
+        odd = ((native_words & 0x00F00000) == 0) & ((native_words & 0x00FFFFFF) != 0)
+        fix = ibm_to_ieee(native_words[odd]) if odd.any() else None
+        out = native(words, format=1, copy=False)
+        if fix is not None:
+            out[odd] = fix
+        return out
     kinds = {2: "i4", 3: "i2", 5: "f4", 8: "i1"}
     return raw.view(endian + kinds[sample_format]).astype(np.float32)
 
