@@ -132,12 +132,13 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point usable from Python: returns the exit status."""
+    # standalone mode: click prints usage errors and turns every exit into SystemExit
+    # (with standalone_mode=False it returns typer.Exit's code instead, which was lost)
     try:
-        app(args=argv, standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:  # click's usage errors
-        return int(exc.code or 0)
+        app(args=argv, prog_name="promethium-lab")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
 

@@ -128,8 +128,14 @@ def _decode_text(raw: bytes) -> str:
     """Textual header as str: EBCDIC (cp037) unless it already reads as ASCII."""
     if not raw:
         return ""
-    ascii_like = sum(32 <= b < 127 for b in raw) / len(raw)
-    text = raw.decode("ascii", "replace") if ascii_like > 0.75 else raw.decode("cp037", "replace")
+    # EBCDIC bytes are mostly printable ASCII too (its space 0x40 is "@"), so compare
+    # how many letters, digits and spaces each decoding gives
+    as_ascii, as_ebcdic = raw.decode("ascii", "replace"), raw.decode("cp037", "replace")
+
+    def score(text: str) -> int:
+        return sum(c.isascii() and (c.isalnum() or c == " ") for c in text)
+
+    text = as_ascii if score(as_ascii) >= score(as_ebcdic) else as_ebcdic
     return "\n".join(text[i : i + 80] for i in range(0, len(text), 80))
 
 

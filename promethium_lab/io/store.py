@@ -259,9 +259,13 @@ def write_store(
         if dim in dims and shape[dims.index(dim)] > 4:
             patterns[f"fast_{dim}"] = _pattern_chunks(shape, dims.index(dim), chunk_mb)
 
+    trace_shape = shape[:-1]
+    chunk_sets = [chunks[:-1]] + [c[:-1] for c in patterns.values()]
+    step = _block_step(trace_shape, chunk_sets, shape[-1], int(block_mb * 2**20))
+    # the journal numbers blocks, so their shape is part of the identity of a partial store
     fp = {"format": FORMAT_VERSION, "shape": list(shape), "dims": list(dims),
           "chunks": list(chunks), "patterns": {k: list(v) for k, v in patterns.items()},
-          **(fingerprint or {})}
+          "block_step": list(step), **(fingerprint or {})}
     fp = json.loads(json.dumps(fp, default=str))
     journal = _Journal(partial, fp)
     resumed = partial.exists() and journal.load()
@@ -271,9 +275,6 @@ def write_store(
         _create_layout(ds, partial, chunks, patterns)
         journal.save()
 
-    trace_shape = shape[:-1]
-    chunk_sets = [chunks[:-1]] + [c[:-1] for c in patterns.values()]
-    step = _block_step(trace_shape, chunk_sets, shape[-1], int(block_mb * 2**20))
     blocks = _blocks(trace_shape, step) if trace_shape else [()]
     todo = [i for i in range(len(blocks)) if i not in journal.done]
 

@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from promethium_lab.core.progress import ProgressCallback
+from promethium_lab.core.context import TaskContext
 
 __all__ = ["run_demo"]
 
 
 def run_demo(out_dir: str | os.PathLike = "promethium_demo", *, progress: bool | None = None,
-             callback: ProgressCallback | None = None) -> dict[str, Any]:
+             context: TaskContext | None = None) -> dict[str, Any]:
     """Ingest the bundled Viking Graben shots into Zarr, summarise them, draw a section.
 
     Writes ``<out_dir>/viking_graben.zarr``, ``summary.json`` and ``section.png``;
@@ -28,7 +28,7 @@ def run_demo(out_dir: str | os.PathLike = "promethium_demo", *, progress: bool |
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     store = ingest(sample_path("viking_graben"), out / "viking_graben.zarr", overwrite=True,
-                   progress=progress, callback=callback)
+                   progress=progress, context=context)
     ds = open_store(store)
     info = describe(ds)
     shot = int(ds["shot_point"].values[0]) if "shot_point" in ds.coords else None

@@ -6,13 +6,13 @@ import base64
 import math
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.core.progress import Progress, ProgressCallback
+from promethium_lab.core.progress import Progress
 
 __all__ = ["FORMAT_CODES", "export"]
 
@@ -28,8 +28,7 @@ def export(
     overwrite: bool = False,
     block_mb: float = 64.0,
     progress: bool | None = None,
-    callback: ProgressCallback | None = None,
-    should_stop: Any = None,
+    context: TaskContext | None = None,
 ) -> Path:
     """Write a survey store (or dataset) as SEG-Y.
 
@@ -48,8 +47,10 @@ def export(
     overwrite : bool
     block_mb : float
         Traces read per step (uncompressed MB).
-    progress, callback, should_stop
-        Progress bar, progress callback, cancel check.
+    progress : bool, optional
+        Show a tqdm bar (default: the context's setting, else the config).
+    context : TaskContext, optional
+        Progress and cancel hooks; checked between blocks of traces.
     """
     from promethium_lab.io.segy_write import SegyWriter, patch_binary_header
     from promethium_lab.io.store import open_store
@@ -76,17 +77,17 @@ def export(
     amp = ds["amplitude"]
     per = max(1, int(block_mb * 2**20 // (ns * 4)))
     shape = mask.shape
-    bar = Progress(live.size, desc=f"export {out.name}", unit="trace", show=progress,
-                   callback=callback)
+    ctx = ensure_context(context)
+    bar = Progress(live.size, desc=f"export {out.name}", unit="trace",
+                   show=ctx.show_progress if progress is None else progress,
+                   callback=ctx.progress)
     raw_flat = raw.reshape(-1)
     try:
         with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
                         sample_format=code, endian=endian, extended_headers=extended,
                         overwrite=overwrite) as writer:
             for start in range(0, live.size, per):
-                if should_stop is not None and should_stop():
-                    raise PromethiumError(ErrorCode.CANCELED, f"export to {out} was canceled",
-                                          hint="nothing was written; run it again")
+                ctx.check(f"export to {out}")
                 flat = live[start : start + per]
                 samples = _read_traces(amp, np.unravel_index(flat, shape))
                 writer.write_traces(raw_flat[flat], samples)
@@ -112,7 +113,12 @@ def _read_traces(amp: xr.DataArray, index: tuple[np.ndarray, ...]) -> np.ndarray
 
 def _format_code(format: str | int, ds: xr.Dataset) -> int:
     if format == "source":
-        return int(ds.attrs.get("segy_format", 5)) or 5
+        code = ds.attrs.get("segy_format")
+        if code is None and "segy_file_header" in ds:  # MDIO stores: the source's binary header
+            code = (ds["segy_file_header"].attrs.get("binaryHeader") or {}).get(
+                "data_sample_format")
+        code = int(code or 5)
+        return code if code in FORMAT_CODES.values() else 5
     if isinstance(format, int | np.integer) and int(format) in FORMAT_CODES.values():
         return int(format)
     if isinstance(format, str) and format.lower() in FORMAT_CODES:
@@ -133,7 +139,8 @@ def _file_headers(ds: xr.Dataset, endian: str, ns: int) -> tuple[bytes, bytes, b
     if len(text) != 3200:
         lines = str(attrs.get("textHeader", "")).splitlines() or [
             "C 1 SEG-Y written by promethium_lab"]
-        text = "".join(line[:80].ljust(80) for line in lines[:40]).ljust(3200).encode("cp037")
+        text = "".join(line[:80].ljust(80) for line in lines[:40]).ljust(3200)
+        text = text.encode("cp037", errors="replace")  # MDIO keeps decoded text (with U+FFFD)
     if len(binary) != 400:
         from promethium_lab.io.segy_spec import binary_header_dtype
 

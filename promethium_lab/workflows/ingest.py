@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.core.progress import ProgressCallback
 from promethium_lab.io.store import write_store
 
 __all__ = ["detect_format", "ingest", "open_survey"]
@@ -58,8 +58,7 @@ def ingest(
     workers: int | None = None,
     block_mb: float = 64.0,
     progress: bool | None = None,
-    callback: ProgressCallback | None = None,
-    should_stop: Any = None,
+    context: TaskContext | None = None,
     **key_bytes: int,
 ) -> Path:
     """Ingest a SEG-Y / SU / miniSEED / SAC file into a chunked, compressed Zarr store.
@@ -86,8 +85,10 @@ def ingest(
         Writer threads.
     block_mb : float
         Uncompressed size of one block of work (see :func:`~promethium_lab.io.store.write_store`).
-    progress, callback, should_stop
-        Progress bar, progress callback ``(fraction, message)``, cancel check.
+    progress : bool, optional
+        Show a tqdm bar (default: the context's setting, else the config).
+    context : TaskContext, optional
+        Progress, preview and cancel hooks (jobs, widgets); checked between blocks.
     **key_bytes : int
         ``inline_byte``, ``crossline_byte``, ``cdp_byte``, ``offset_byte``, ``shot_byte``,
         ``channel_byte``.
@@ -99,6 +100,7 @@ def ingest(
     """
     from promethium_lab.io.segy import SegyAmplitudeArray, open_segy
 
+    ctx = ensure_context(context)
     src = Path(path).expanduser()
     fmt = detect_format(src)
     stat = src.stat()
@@ -106,8 +108,9 @@ def ingest(
                    "mtime_ns": stat.st_mtime_ns, "geometry": geometry,
                    "key_bytes": dict(sorted(key_bytes.items())), "endian": endian}
     common = dict(fingerprint=fingerprint, chunks=chunks, access_patterns=access_patterns,
-                  overwrite=overwrite, workers=workers, block_mb=block_mb, progress=progress,
-                  callback=callback, should_stop=should_stop)
+                  overwrite=overwrite, workers=workers, block_mb=block_mb,
+                  progress=ctx.show_progress if progress is None else progress,
+                  callback=ctx.progress, should_stop=ctx.should_stop)
     if fmt in ("mseed", "sac"):
         if key_bytes or geometry not in ("auto", "waveforms"):
             raise PromethiumError(

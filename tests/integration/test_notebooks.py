@@ -15,8 +15,9 @@ def test_ingest_and_view_notebook(tmp_path: Path) -> None:
     nb_path = tmp_path / "01_ingest_and_view.ipynb"
     shutil.copy(NOTEBOOKS / nb_path.name, nb_path)
     nb = nbformat.read(nb_path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     outputs = "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
