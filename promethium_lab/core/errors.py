@@ -35,8 +35,13 @@ class ErrorCode(StrEnum):
     INVALID_PARAMETER = "PL-PARAM-001"
     # configuration
     BAD_CONFIG = "PL-CFG-001"
+    # machine learning
+    MODEL_MISMATCH = "PL-ML-001"
+    NO_GPU = "PL-ML-002"
+    BAD_DATA = "PL-ML-003"
     # execution
     CANCELED = "PL-JOB-001"
+    RUNNER_LOST = "PL-JOB-002"
     INTERNAL = "PL-INT-001"
 
 

@@ -1,0 +1,466 @@
+"""The job store: one SQLite file per user, shared by every process that runs jobs.
+
+Kernels, Dask workers, the CLI and the Jupyter server all read and write
+``<config.data_dir>/jobs.sqlite``. The file is in WAL mode (readers never wait for
+writers), every connection sets a generous ``busy_timeout``, and every write is one
+short ``BEGIN IMMEDIATE`` transaction, so several processes can write at once without
+losing updates. State changes are conditional updates (``... WHERE state IN (...)``), so
+two processes never both move a job out of the same state.
+
+A job whose owner died (a killed kernel, a lost Dask worker) is found by
+:meth:`JobStore.recover`, which runs the first time a process opens a store: owners on
+this host are checked by pid, owners on other hosts by the age of their heartbeat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.jobs.models import ACTIVE_STATES, TERMINAL_STATES, JobRecord, JobState
+
+__all__ = [
+    "HOSTNAME",
+    "JobStore",
+    "cleanup_partials",
+    "default_store_path",
+    "get_store",
+    "process_alive",
+]
+
+HOSTNAME = socket.gethostname()
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 60.0
+#: Owners on other hosts are presumed dead when their heartbeat is older than this.
+STALE_AFTER_S = 30.0
+
+_COLUMNS = {
+    "id": "TEXT PRIMARY KEY",
+    "kind": "TEXT NOT NULL",
+    "parameters": "TEXT NOT NULL DEFAULT '{}'",
+    "state": "TEXT NOT NULL",
+    "progress": "REAL NOT NULL DEFAULT 0",
+    "message": "TEXT NOT NULL DEFAULT ''",
+    "created_at": "REAL",
+    "started_at": "REAL",
+    "updated_at": "REAL",
+    "finished_at": "REAL",
+    "executor": "TEXT NOT NULL DEFAULT 'kernel'",
+    "worker": "TEXT NOT NULL DEFAULT ''",
+    "artifacts": "TEXT NOT NULL DEFAULT '{}'",
+    "preview_path": "TEXT",
+    "error": "TEXT",
+    "traceback": "TEXT NOT NULL DEFAULT ''",
+    "pid": "INTEGER NOT NULL DEFAULT 0",
+    "host": "TEXT NOT NULL DEFAULT ''",
+    "heartbeat_at": "REAL",
+    "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
+    "outputs": "TEXT NOT NULL DEFAULT '[]'",
+    "partial_outputs": "TEXT NOT NULL DEFAULT '[]'",
+    "target": "TEXT NOT NULL DEFAULT ''",
+}
+_JSON = {"parameters", "artifacts", "error", "outputs", "partial_outputs"}
+_ACTIVE = tuple(s.value for s in ACTIVE_STATES)
+_RUNNING = (JobState.RUNNING.value, JobState.PREVIEWING.value, JobState.STOPPING.value)
+
+_recovered: set[tuple[int, str]] = set()
+_recovered_lock = threading.Lock()
+
+
+def default_store_path() -> Path:
+    """``<config.data_dir>/jobs.sqlite`` (``PROMETHIUM_DATA_DIR`` overrides the folder)."""
+    from promethium_lab.core.config import get_config
+
+    return get_config().data_dir / "jobs.sqlite"
+
+
+def process_alive(pid: int, since: float | None = None) -> bool:
+    """True when process ``pid`` of this host is alive (not a zombie) and, when ``since``
+    is given, was started no later than ``since`` (a newer process reused the pid)."""
+    if pid <= 0:
+        return False
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return since is None or proc.create_time() <= since + 1.0
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:  # someone else's process: it exists
+        return True
+
+
+def cleanup_partials(outputs: list[str]) -> list[dict[str, Any]]:
+    """Remove the unfinished siblings of ``outputs`` (``<out>.partial``, ``<out>.partial-*``).
+
+    Workflows write into such siblings and rename them into place only when complete, so
+    these are exactly the leftovers of a failed, canceled or killed job.
+
+    Returns
+    -------
+    list of dict
+        ``{"path": str, "removed": bool}`` for each leftover found.
+    """
+    import glob
+    import shutil
+
+    found: list[dict[str, Any]] = []
+    for out in outputs:
+        p = Path(out).expanduser()
+        if not p.parent.is_dir():
+            continue
+        pattern = os.path.join(glob.escape(str(p.parent)), glob.escape(p.name) + ".partial*")
+        for leftover in sorted(glob.glob(pattern)):
+            path = Path(leftover)
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+                removed = True
+            except FileNotFoundError:
+                removed = True
+            except OSError:
+                removed = False
+            found.append({"path": str(path), "removed": removed})
+    return found
+
+
+class JobStore:
+    """Job records in one SQLite file, safe for several processes.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The SQLite file; default :func:`default_store_path`.
+    recover : bool or None
+        Run :meth:`recover` now. ``None`` (default): only the first time this process
+        opens this file.
+    stale_after : float
+        Seconds without heartbeat after which an owner on another host is presumed dead.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, recover: bool | None = None,
+                 stale_after: float = STALE_AFTER_S) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.stale_after = float(stale_after)
+        self._local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PromethiumError(
+                ErrorCode.BAD_CONFIG, f"cannot create the job store folder {self.path.parent}",
+                hint="set PROMETHIUM_DATA_DIR (or data_dir in the config) to a writable folder",
+            ) from exc
+        self._init_schema()
+        key = (os.getpid(), str(self.path.resolve()))
+        with _recovered_lock:
+            first = key not in _recovered
+            _recovered.add(key)
+        if recover or (recover is None and first):
+            self.recover()
+
+    # ------------------------------------------------------------------ connections
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (reopened after a fork)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (``BEGIN IMMEDIATE`` takes the write lock up front,
+        so the busy timeout applies instead of a deadlock between two readers upgrading)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        conn = self._conn()
+        for attempt in range(50):  # switching to WAL needs a moment without other writers
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                time.sleep(0.01 * (attempt + 1))
+        with self._write() as c:
+            cols = ", ".join(f"{k} {v}" for k, v in _COLUMNS.items())
+            c.execute(f"CREATE TABLE IF NOT EXISTS jobs ({cols})")
+            have = {row[1] for row in c.execute("PRAGMA table_info(jobs)")}
+            for name, decl in _COLUMNS.items():  # later versions only add columns
+                if name not in have:
+                    c.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
+            c.execute("CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state)")
+            c.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)")
+            c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------------ records
+    @staticmethod
+    def _record(row: sqlite3.Row) -> JobRecord:
+        data = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+        for key in _JSON:
+            data[key] = json.loads(data[key]) if data[key] else None
+        data["parameters"] = data["parameters"] or {}
+        data["artifacts"] = data["artifacts"] or {}
+        data["outputs"] = data["outputs"] or []
+        data["partial_outputs"] = data["partial_outputs"] or []
+        data["state"] = JobState(data["state"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return JobRecord(**data)
+
+    def create(self, kind: str, parameters: dict[str, Any] | None = None, *,
+               executor: str = "kernel", outputs: list[str] | None = None, target: str = "",
+               pid: int | None = None, host: str | None = None,
+               job_id: str | None = None) -> JobRecord:
+        """Add a queued job owned by this process (or ``pid``/``host``); returns its record."""
+        now = time.time()
+        job_id = job_id or uuid.uuid4().hex[:12]
+        row = {
+            "id": job_id, "kind": kind, "parameters": json.dumps(parameters or {}),
+            "state": JobState.QUEUED.value, "created_at": now, "updated_at": now,
+            "executor": executor, "outputs": json.dumps(list(outputs or [])), "target": target,
+            "pid": os.getpid() if pid is None else pid,
+            "host": HOSTNAME if host is None else host, "heartbeat_at": now,
+        }
+        with self._write() as c:
+            c.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES "
+                      f"({', '.join('?' * len(row))})", tuple(row.values()))
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> JobRecord:
+        """The record of ``job_id``; raises INVALID_PARAMETER when there is none."""
+        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"there is no job {job_id!r}",
+                                  hint="list the jobs with `promethium-lab jobs list`")
+        return self._record(row)
+
+    def list(self, *, state: str | JobState | list[str | JobState] | None = None,
+             kind: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        """Records, newest first, optionally filtered by state(s) and kind."""
+        where, args = [], []
+        if state is not None:
+            states = [state] if isinstance(state, str) else list(state)
+            values = [JobState.parse(s).value for s in states]
+            where.append(f"state IN ({', '.join('?' * len(values))})")
+            args += values
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        sql = "SELECT * FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._record(r) for r in self._conn().execute(sql, args)]
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        """Set fields of a record (``updated_at`` too) in one short transaction."""
+        self._update(job_id, fields)
+
+    def _update(self, job_id: str, fields: dict[str, Any], *,
+                only_states: tuple[str, ...] | None = None,
+                extra_where: str = "", extra_args: tuple[Any, ...] = ()) -> bool:
+        fields = dict(fields)
+        fields.setdefault("updated_at", time.time())
+        sets, args = [], []
+        for key, value in fields.items():
+            if key not in _COLUMNS or key == "id":
+                raise KeyError(f"not a job record field: {key}")
+            if key in _JSON:
+                value = None if value is None else json.dumps(value)
+            elif isinstance(value, JobState):
+                value = value.value
+            elif isinstance(value, bool):
+                value = int(value)
+            sets.append(f"{key} = ?")
+            args.append(value)
+        sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"
+        args.append(job_id)
+        if only_states is not None:
+            sql += f" AND state IN ({', '.join('?' * len(only_states))})"
+            args += list(only_states)
+        if extra_where:
+            sql += " AND " + extra_where
+            args += list(extra_args)
+        with self._write() as c:
+            return c.execute(sql, args).rowcount > 0
+
+    def transition(self, job_id: str, to: JobState, *,
+                   from_states: tuple[JobState, ...] | None = None, **fields: Any) -> bool:
+        """Move a job to state ``to`` if it is in one of ``from_states`` (default: any active
+        state); returns whether it moved. Entering a terminal state sets ``finished_at``."""
+        states = tuple(s.value for s in (from_states or tuple(ACTIVE_STATES)))
+        fields["state"] = to
+        if to in TERMINAL_STATES:
+            fields.setdefault("finished_at", time.time())
+        return self._update(job_id, fields, only_states=states)
+
+    def set_progress(self, job_id: str, fraction: float, message: str | None = None) -> None:
+        """Record progress (and a heartbeat) of a running job."""
+        now = time.time()
+        fields: dict[str, Any] = {"progress": float(fraction), "heartbeat_at": now,
+                                  "updated_at": now}
+        if message is not None:
+            fields["message"] = message
+        self._update(job_id, fields, only_states=_RUNNING)
+
+    def claim(self, job_id: str, *, worker: str = "", pid: int | None = None,
+              host: str | None = None) -> bool:
+        """queued → running for the calling process; False if not queued any more."""
+        now = time.time()
+        return self.transition(job_id, JobState.RUNNING, from_states=(JobState.QUEUED,),
+                               started_at=now, heartbeat_at=now, worker=worker,
+                               pid=os.getpid() if pid is None else pid,
+                               host=HOSTNAME if host is None else host)
+
+    def request_cancel(self, job_id: str) -> JobState:
+        """Ask a job to stop: a queued job is canceled at once, a running one goes to
+        ``stopping`` until its runner sees the flag (within one batch). Returns the state."""
+        now = time.time()
+        with self._write() as c:
+            row = c.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"there is no job {job_id!r}",
+                                      hint="list the jobs with `promethium-lab jobs list`")
+            state = JobState(row[0])
+            if state == JobState.QUEUED:
+                err = PromethiumError(ErrorCode.CANCELED, f"job {job_id} was canceled before "
+                                      "it started", hint="nothing was written").to_dict()
+                c.execute("UPDATE jobs SET state=?, cancel_requested=1, updated_at=?, "
+                          "finished_at=?, error=? WHERE id=?",
+                          (JobState.CANCELED.value, now, now, json.dumps(err), job_id))
+                return JobState.CANCELED
+            if state in (JobState.RUNNING, JobState.PREVIEWING):
+                c.execute("UPDATE jobs SET state=?, cancel_requested=1, updated_at=? WHERE id=?",
+                          (JobState.STOPPING.value, now, job_id))
+                return JobState.STOPPING
+            return state
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """The cancel flag (one indexed read; cheap enough to poll every few 100 ms)."""
+        row = self._conn().execute("SELECT cancel_requested FROM jobs WHERE id = ?",
+                                   (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    def heartbeat(self, job_ids: list[str], *, pid: int | None = None,
+                  host: str | None = None) -> None:
+        """Mark the active jobs among ``job_ids`` owned by this process as alive."""
+        if not job_ids:
+            return
+        now = time.time()
+        marks = ", ".join("?" * len(job_ids))
+        with self._write() as c:
+            c.execute(f"UPDATE jobs SET heartbeat_at = ? WHERE id IN ({marks}) AND pid = ? "
+                      f"AND host = ? AND state IN ({', '.join('?' * len(_ACTIVE))})",
+                      (now, *job_ids, os.getpid() if pid is None else pid,
+                       HOSTNAME if host is None else host, *_ACTIVE))
+
+    def delete(self, job_id: str) -> None:
+        """Forget a finished job (its preview file too)."""
+        rec = self.get(job_id)
+        if not rec.is_terminal:
+            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
+                                  f"job {job_id} is {rec.state.value}",
+                                  hint="cancel it and wait until it stopped before deleting it")
+        with self._write() as c:
+            c.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        if rec.preview_path:
+            Path(rec.preview_path).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ recovery
+    def owner_alive(self, rec: JobRecord, now: float | None = None) -> bool:
+        """Whether the process owning ``rec`` (submitter or runner) is alive."""
+        if rec.pid <= 0 or not rec.host:  # no owner recorded (e.g. fire-and-forget)
+            if rec.state == JobState.QUEUED:
+                return True
+            return (now or time.time()) - (rec.heartbeat_at or 0) <= self.stale_after
+        if rec.host == HOSTNAME:
+            # a pid reused by a process started after the owner's last heartbeat is not it
+            return process_alive(rec.pid, rec.heartbeat_at or rec.created_at)
+        return (now or time.time()) - (rec.heartbeat_at or 0) <= self.stale_after
+
+    def mark_lost(self, rec: JobRecord) -> bool:
+        """Mark an active job whose owner died as failed (RUNNER_LOST); its unfinished
+        outputs are removed and listed in ``partial_outputs``. Returns whether it changed."""
+        where = "running" if rec.state != JobState.QUEUED else "queued"
+        err = PromethiumError(
+            ErrorCode.RUNNER_LOST,
+            f"job {rec.id} ({rec.kind}) was {where} in process {rec.pid} on {rec.host or '?'}, "
+            "which died (kernel restarted or killed, Dask worker lost)",
+            hint="submit the job again; its unfinished output was removed",
+            retryable=True,
+        )
+        moved = self._update(rec.id, {"state": JobState.FAILED, "error": err.to_dict(),
+                                      "finished_at": time.time()},
+                             only_states=(rec.state.value,),
+                             extra_where="pid = ? AND host = ?", extra_args=(rec.pid, rec.host))
+        if moved:
+            partial = cleanup_partials(rec.outputs)
+            self.update(rec.id, partial_outputs=partial)
+        return moved
+
+    def recover(self) -> list[str]:
+        """Fail every active job whose owner died (``RUNNER_LOST``) and clean its partial
+        output. Called automatically when a process first opens the store.
+
+        Returns
+        -------
+        list of str
+            Ids of the jobs marked lost.
+        """
+        now = time.time()
+        lost = []
+        for rec in self.list(state=list(ACTIVE_STATES)):
+            if not self.owner_alive(rec, now) and self.mark_lost(rec):
+                lost.append(rec.id)
+        return lost
+
+
+_stores: dict[tuple[int, str], JobStore] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(path: str | os.PathLike | None = None) -> JobStore:
+    """The process-wide :class:`JobStore` of ``path`` (default: the user's store); the
+    first open in a process recovers jobs of dead runners."""
+    p = Path(path).expanduser() if path is not None else default_store_path()
+    key = (os.getpid(), str(p.resolve()))
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = JobStore(p)
+        return store

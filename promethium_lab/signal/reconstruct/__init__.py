@@ -1,0 +1,1 @@
+"""Reconstruction of missing traces (placeholder during development)."""
