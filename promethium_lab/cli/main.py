@@ -47,6 +47,13 @@ def _key_bytes(**kw: int | None) -> dict[str, int]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+def _patterns(fast: str | None) -> tuple[str, ...] | None:
+    if fast is None:
+        return None
+    names = [d.strip() for d in fast.split(",") if d.strip()]
+    return () if names in ([], ["none"]) else tuple(names)
+
+
 Geometry = Annotated[str, typer.Option(
     help="auto, poststack3d, poststack2d, shot, cdp_offset or irregular")]
 Byte = Annotated[int | None, typer.Option(min=1, max=237)]
@@ -79,8 +86,9 @@ def ingest(
     channel_byte: Byte = None,
     endian: Annotated[str, typer.Option(help="auto, big or little")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="replace an existing store")] = False,
-    no_fast_time: Annotated[bool, typer.Option(
-        "--no-fast-time", help="skip the time-slice copy (smaller, faster ingest)")] = False,
+    fast: Annotated[str | None, typer.Option(
+        "--fast", help="comma-separated dims that get a fast-slice copy, e.g. 'inline,time'; "
+        "'none' for none (default: every dim of a 3-D grid)")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="writer threads")] = None,
     block_mb: Annotated[float, typer.Option(
         "--block-mb", hidden=True, min=0.001, help="uncompressed MB per block of work")] = 64.0,
@@ -90,7 +98,7 @@ def ingest(
     from promethium_lab.workflows.ingest import ingest as run
 
     out = run(file, store, geometry=geometry, endian=endian, overwrite=overwrite,
-              access_patterns=() if no_fast_time else ("time",), workers=workers,
+              access_patterns=_patterns(fast), workers=workers,
               block_mb=block_mb,
               **_key_bytes(inline_byte=inline_byte, crossline_byte=crossline_byte,
                            cdp_byte=cdp_byte, offset_byte=offset_byte, shot_byte=shot_byte,

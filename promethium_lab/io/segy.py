@@ -309,26 +309,41 @@ def _su_layout(p: Path, head: bytes, size: int, orders: tuple[str, ...]) -> Segy
 def decode_samples(raw: np.ndarray, sample_format: int, endian: str) -> np.ndarray:
     """Decode raw sample bytes ``(..., ns*itemsize)`` uint8 to float32 ``(..., ns)``."""
     raw = np.ascontiguousarray(raw)
-    if sample_format == 1:
-        import segyio._segyio  # noqa: F401  (makes segyio.tools.native work)
-        from segyio.tools import native
+    isz = SAMPLE_FORMATS[sample_format][0]
+    out = np.empty((*raw.shape[:-1], raw.shape[-1] // isz), dtype=np.float32)
+    decode_into(raw, out, sample_format, endian)
+    return out
 
-        words = raw.view(np.uint32)
+
+def decode_into(raw: np.ndarray, out: np.ndarray, sample_format: int, endian: str) -> None:
+    """Decode raw sample bytes into the C-contiguous float32 array ``out`` (same rows).
+
+    IBM floats go through segyio's C converter in place, except unnormalised words
+    (leading hex digit 0, as some recorders write), which segyio decodes wrongly: those
+    are decoded exactly by :func:`promethium_lab.io.ibm.ibm_to_ieee`.
+    """
+    if sample_format == 1:
+        import segyio._segyio as _segyio
+
+        out.view(np.uint8).reshape(raw.shape)[...] = raw
         if endian == "<":
-            words = words.byteswap()  # segyio's converter expects big-endian words
-        else:
-            words = words.copy()
-        native_words = words.byteswap() if sys.byteorder == "little" else words
-        # segyio's C decoder is fast but wrong for unnormalised words (leading hex digit 0,
-        # as some recorders write): decode those few exactly with our codec.
-        odd = ((native_words & 0x00F00000) == 0) & ((native_words & 0x00FFFFFF) != 0)
-        fix = ibm_to_ieee(native_words[odd]) if odd.any() else None
-        out = native(words, format=1, copy=False)
+            out.view(np.uint32).byteswap(inplace=True)  # segyio converts big-endian words
+        words = out.view(">u4")
+        odd = ((words & 0x00F00000) == 0) & ((words & 0x00FFFFFF) != 0)
+        fix = ibm_to_ieee(words[odd].astype(np.uint32)) if odd.any() else None
+        _segyio.native(out.reshape(-1), 1)
         if fix is not None:
             out[odd] = fix
-        return out
+        return
     kinds = {2: "i4", 3: "i2", 5: "f4", 8: "i1"}
-    return raw.view(endian + kinds[sample_format]).astype(np.float32)
+    out[...] = raw.view(endian + kinds[sample_format])
+
+
+def _runs(sorted_values: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` positions of runs of consecutive integers in a sorted array."""
+    breaks = np.flatnonzero(np.diff(sorted_values) != 1) + 1
+    edges = np.concatenate(([0], breaks, [sorted_values.size]))
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
 class SegyAmplitudeArray(BackendArray):
@@ -380,7 +395,10 @@ class SegyAmplitudeArray(BackendArray):
         out = np.zeros((*idx.shape, np.size(times)), dtype=np.float32)
         flat = idx.reshape(-1)
         live = np.flatnonzero(flat >= 0)
-        if live.size and out.size:  # nothing to read for an empty selection
+        full_time = isinstance(time_key, slice) and time_key == slice(None)
+        if live.size and out.size and full_time:
+            self._read_runs(flat, live, out.reshape(-1, out.shape[-1]))
+        elif live.size and out.size:  # nothing to read for an empty selection
             wanted = flat[live]
             order = np.argsort(wanted, kind="stable")
             mm = self._map()
@@ -401,6 +419,24 @@ class SegyAmplitudeArray(BackendArray):
         if np.ndim(times) == 0:
             out = out[..., 0]
         return out
+
+    def _read_runs(self, flat: np.ndarray, live: np.ndarray, res: np.ndarray) -> None:
+        """Whole traces: decode each run of consecutive file traces straight from the
+        memory map into its rows of ``res`` (one copy), through a buffer only where the
+        run's rows are not consecutive in ``res``."""
+        wanted = flat[live]
+        order = np.argsort(wanted, kind="stable")
+        wanted = wanted[order]
+        dest = live[order]
+        samples = self._map()["samples"]
+        fmt, endian = self.layout.sample_format, self.layout.endian
+        for start, stop in _runs(wanted):
+            raw = samples[wanted[start] : wanted[stop - 1] + 1]
+            rows = dest[start:stop]
+            if rows[-1] - rows[0] == stop - start - 1 and np.all(np.diff(rows) == 1):
+                decode_into(raw, res[rows[0] : rows[-1] + 1], fmt, endian)
+            else:
+                res[rows] = decode_samples(raw, fmt, endian)
 
 
 def _as_index(k: Any, n: int) -> np.ndarray:

@@ -34,6 +34,7 @@ __all__ = [
     "FORMAT_VERSION",
     "PARTIAL_SUFFIX",
     "choose_chunks",
+    "default_access_patterns",
     "fast_variable",
     "is_complete_store",
     "open_store",
@@ -54,42 +55,55 @@ _SURVEY = {
 BlockReader = Callable[[tuple[slice, ...]], np.ndarray]
 
 
+#: Width (traces) of the ``fast_<dim>`` chunks across the other trace dims; every chunk
+#: width is a power of two dividing it, so write blocks aligned to all copies stay small.
+FAST_WIDTH = 128
+
+
 def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tuple[int, ...]:
     """Chunk shape of ``amplitude``: thin in every trace dim, long in time.
 
-    Sections along any trace dim then touch few chunks (``8`` traces deep), and a
-    whole trace is one read. Time slices come from the ``fast_time`` copy.
+    Trace-dim widths are powers of two (≤ :data:`FAST_WIDTH`), so any section or trace
+    window touches few chunks and a whole trace is one read.
     """
     chunk_mb = chunk_mb or get_config().chunk_mb
     budget = max(int(chunk_mb * 2**20 / 4), 4096)
     nt = shape[-1]
-    ct = min(nt, max(budget // 64, 256))
+    ct = min(nt, max(budget // 16, 256))
     trace_dims = shape[:-1]
     if not trace_dims:
         return (ct,)
-    if len(trace_dims) == 1:
-        return (max(1, min(trace_dims[0], budget // ct)), ct)
     per = max(1, budget // ct)
     side = max(1, int(per ** (1 / len(trace_dims))))
-    chunks = [min(n, side) for n in trace_dims]
-    return (*chunks, ct)
+    side = min(FAST_WIDTH, 1 << (side.bit_length() - 1))
+    if len(trace_dims) == 1:
+        side = min(FAST_WIDTH, 1 << (per.bit_length() - 1))
+    return (*[min(n, side) for n in trace_dims], ct)
 
 
-def _pattern_chunks(shape: tuple[int, ...], dim_pos: int, chunk_mb: float) -> tuple[int, ...]:
-    """Chunks of a ``fast_<dim>`` copy: 4 deep along ``dim``, wide in the others."""
-    budget = max(int(chunk_mb * 4 * 2**20 / 4), 4096)
-    others = [i for i in range(len(shape)) if i != dim_pos]
-    side = max(1, int((budget / 4) ** (1 / len(others))))
-    out = [0] * len(shape)
-    out[dim_pos] = min(shape[dim_pos], 4)
-    for i in others:
-        out[i] = min(shape[i], side)
+def default_access_patterns(dims: tuple[str, ...]) -> tuple[str, ...]:
+    """``fast_<dim>`` copies written by default: every dim of a grid with ≥ 2 trace dims."""
+    return tuple(dims) if len(dims) >= 3 else ()
+
+
+def _pattern_chunks(shape: tuple[int, ...], dim_pos: int) -> tuple[int, ...]:
+    """Chunks of a ``fast_<dim>`` copy: 1 trace (or 4 samples) deep along ``dim``,
+    :data:`FAST_WIDTH` traces wide in the other trace dims, whole traces in time."""
+    out = [min(n, FAST_WIDTH) for n in shape[:-1]] + [shape[-1]]
+    if dim_pos == len(shape) - 1:
+        out[-1] = min(shape[-1], 4)
+    else:
+        out[dim_pos] = 1
     return tuple(out)
 
 
-def _codec(level: int | None = None) -> Any:
+def _codec(level: int | None = None, *, fast: bool = False) -> Any:
+    """Blosc-zstd (shuffled) for ``amplitude``; Blosc-lz4 for the ``fast_<dim>`` copies,
+    which exist to be read quickly (MDIO also compresses its copies differently)."""
     from zarr.codecs import BloscCodec
 
+    if fast:
+        return BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
     return BloscCodec(cname="zstd", clevel=get_config().zstd_level if level is None else level,
                       shuffle="shuffle")
 
@@ -186,7 +200,7 @@ def write_store(
     read_block: BlockReader | None = None,
     fingerprint: dict[str, Any] | None = None,
     chunks: tuple[int, ...] | None = None,
-    access_patterns: tuple[str, ...] = ("time",),
+    access_patterns: tuple[str, ...] | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     block_mb: float = 64.0,
@@ -209,8 +223,9 @@ def write_store(
         Identity of the inputs; a partial store with the same fingerprint is resumed.
     chunks : tuple of int, optional
         ``amplitude`` chunks; default :func:`choose_chunks`.
-    access_patterns : tuple of str
-        Trace or sample dims for which a ``fast_<dim>`` copy is written (MDIO's convention).
+    access_patterns : tuple of str, optional
+        Dims for which a ``fast_<dim>`` copy is written (MDIO's convention); default
+        :func:`default_access_patterns` (all dims of 3-D grids), ``()`` for none.
     overwrite : bool
         Replace an existing complete store.
     workers : int, optional
@@ -253,11 +268,18 @@ def write_store(
             ErrorCode.INVALID_PARAMETER, f"chunks {chunks} do not fit amplitude of shape {shape}",
             hint=f"give one positive chunk length per dim {dims}",
         )
-    chunk_mb = get_config().chunk_mb
+    if access_patterns is None:
+        access_patterns = default_access_patterns(dims)
+    unknown = [d for d in access_patterns if d not in dims]
+    if unknown:
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER, f"access patterns {unknown} are not dims of {dims}",
+            hint=f"choose among {list(dims)}, or () for no fast copies",
+        )
     patterns: dict[str, tuple[int, ...]] = {}
     for dim in access_patterns:
-        if dim in dims and shape[dims.index(dim)] > 4:
-            patterns[f"fast_{dim}"] = _pattern_chunks(shape, dims.index(dim), chunk_mb)
+        if shape[dims.index(dim)] > 4:
+            patterns[f"fast_{dim}"] = _pattern_chunks(shape, dims.index(dim))
 
     trace_shape = shape[:-1]
     chunk_sets = [chunks[:-1]] + [c[:-1] for c in patterns.values()]
@@ -337,7 +359,7 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
             amp.dims, da.zeros(amp.shape, chunks=ch, dtype="f4"),
             attrs={"long_name": f"Amplitude, chunked for {name[5:]} access"},
         )
-        encoding[name] = {"chunks": ch, "compressors": [_codec()]}
+        encoding[name] = {"chunks": ch, "compressors": [_codec(fast=True)]}
     for name, var in template.variables.items():
         if name in encoding:
             continue

@@ -52,7 +52,7 @@ def ingest(
     *,
     geometry: str = "auto",
     chunks: tuple[int, ...] | None = None,
-    access_patterns: tuple[str, ...] = ("time",),
+    access_patterns: tuple[str, ...] | None = None,
     overwrite: bool = False,
     endian: str = "auto",
     workers: int | None = None,
@@ -76,8 +76,9 @@ def ingest(
         ``auto`` or one of the geometries of ``docs/data-model.md``.
     chunks : tuple of int, optional
         Chunks of ``amplitude``; default thin in the trace dims, long in time.
-    access_patterns : tuple of str
-        Extra ``fast_<dim>`` copies (MDIO's convention); ``("time",)`` makes time slices fast.
+    access_patterns : tuple of str, optional
+        Dims that get a ``fast_<dim>`` copy for quick slices (MDIO's convention); default
+        every dim of 3-D grids (inline, crossline and time slices), ``()`` for none.
     overwrite : bool
         Replace an existing store.
     endian : {"auto", "big", "little"}

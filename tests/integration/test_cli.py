@@ -74,7 +74,7 @@ def test_ingest_then_export_then_info_of_the_store(tmp_path):
 def test_ingest_options_reach_the_store(tmp_path):
     store = tmp_path / "f3.zarr"
     done = run_cli("ingest", DATA / "f3_ibm_le.sgy", store, "--endian", "little",
-                   "--no-fast-time", "--geometry", "poststack3d", "--inline-byte", "189",
+                   "--fast", "none", "--geometry", "poststack3d", "--inline-byte", "189",
                    "--block-mb", "0.01")
     assert done.returncode == 0, done.stderr
     ds = open_store(store)

@@ -104,7 +104,7 @@ def test_ingest_chunking_and_access_patterns(tmp_path):
 
 BIG_SHAPE = (200, 150, 300)  # 30000 IEEE traces: 43 MB of SEG-Y
 KILL_ENV = {"PROMETHIUM_CHUNK_MB": "0.1"}  # chunks of 8 x 8 traces
-KILL_ARGS = ("--no-fast-time", "--workers", "1", "--block-mb", "0.01")  # one chunk per block
+KILL_ARGS = ("--fast", "none", "--workers", "1", "--block-mb", "0.01")  # one chunk per block
 
 
 @pytest.fixture(scope="module")
