@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
