@@ -127,15 +127,29 @@ def export(
 @_typed_errors
 def demo(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("promethium_demo"),
+    method: Annotated[str, typer.Option(help="reconstruction method")] = "auto",
+    fraction: Annotated[float, typer.Option(help="fraction of traces removed")] = 0.5,
+    seed: Annotated[int, typer.Option(help="seed of the removal")] = 0,
 ) -> None:
-    """Run the main job on bundled real data: ingest → summary → section PNG."""
+    """Main job on bundled real data: ingest → decimate → reconstruct → metrics → PNGs."""
     from promethium_lab.workflows.demo import run_demo
     from promethium_lab.workflows.info import format_summary
 
-    summary = run_demo(out)
+    summary = run_demo(out, method=method, fraction=fraction, seed=seed)
     typer.echo(format_summary(summary))
     typer.echo(f"store       {summary['store']}")
+    m = summary["metrics"]
+    typer.echo(f"removed     {summary['decimation']['fraction']:.0%} of the traces at random "
+               f"(seed {summary['decimation']['seed']})")
+    typer.echo(f"method      {summary['reconstruction'].get('chosen')}")
+    for key, label in (("snr_missing_db", "SNR on removed traces"), ("snr_db", "SNR"),
+                       ("psnr_db", "PSNR"), ("ssim", "SSIM")):
+        if key in m:
+            unit = "" if key == "ssim" else " dB"
+            typer.echo(f"{label:<22}{m[key]:.3f}{unit}")
+    typer.echo(f"result      {summary['reconstructed_store']}")
     typer.echo(f"section     {summary['section_png']}")
+    typer.echo(f"compare     {summary['before_after_png']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
+
+# jobs: `promethium-lab jobs list|show|cancel`, `promethium-lab run KIND`
+from promethium_lab.cli.jobs_cmd import jobs_app, run  # noqa: E402
+
+app.add_typer(jobs_app, name="jobs")
+app.command("run")(run)
 
 if __name__ == "__main__":
     sys.exit(main())

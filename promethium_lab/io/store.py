@@ -38,8 +38,15 @@ __all__ = [
     "fast_variable",
     "is_complete_store",
     "open_store",
+    "update_attributes",
     "write_store",
 ]
+
+# MDIO's header variables use zarr v3 data types that zarr calls unstable; reading a
+# store lazily warns at every access. The types are MDIO's convention, which we follow.
+warnings.filterwarnings(
+    "ignore", message=r"The data type \((Structured|RawBytes|NullTerminatedBytes)",
+)
 
 FORMAT_VERSION = 1
 PARTIAL_SUFFIX = ".partial"
@@ -207,6 +214,8 @@ def write_store(
     progress: bool | None = None,
     callback: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    client: Any = None,
+    resources: dict[str, float] | None = None,
 ) -> Path:
     """Write a survey dataset to a Zarr v3 store in MDIO's layout, atomically.
 
@@ -234,6 +243,11 @@ def write_store(
         Uncompressed size of one block of work; peak memory is about ``workers × block_mb``.
     progress, callback, should_stop
         Progress bar switch, progress callback, and a cancel check run between blocks.
+    client : distributed.Client, optional
+        Run the blocks as tasks on this Dask cluster (workers must share the file system);
+        default: Dask's threaded scheduler in this process.
+    resources : dict, optional
+        Dask resource annotations of each block task (e.g. ``{"GPU": 1}``).
 
     Returns
     -------
@@ -241,7 +255,6 @@ def write_store(
         The completed store.
     """
     import dask
-    import zarr
 
     final = Path(store).expanduser()
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
@@ -300,33 +313,36 @@ def write_store(
     blocks = _blocks(trace_shape, step) if trace_shape else [()]
     todo = [i for i in range(len(blocks)) if i not in journal.done]
 
-    arrays = {name: zarr.open_array(partial / name, mode="r+") for name in ["amplitude", *patterns]}
     if read_block is None:
-        def read_block(sl: tuple[slice, ...]) -> np.ndarray:
-            return np.asarray(amp[sl].values, dtype=np.float32)
-
+        read_block = _AmplitudeReader(amp)
+    writer = _BlockWriter(partial, ("amplitude", *patterns), read_block, blocks)
     nbytes_block = [math.prod(s.stop - s.start for s in b) * shape[-1] * 4 for b in blocks]
     bar = Progress(sum(nbytes_block[i] for i in todo) / 2**20, desc=f"write {final.name}",
                    unit="MB", show=progress, callback=callback)
     stop_flag = threading.Event()
 
-    def work(i: int) -> None:
-        if stop_flag.is_set():
-            return
-        if should_stop is not None and should_stop():
-            stop_flag.set()
-            return
-        sl = blocks[i]
-        data = read_block(sl)
-        for arr in arrays.values():
-            arr[(*sl, slice(None))] = data
+    def done(i: int) -> None:
         journal.mark(i)
         bar.update(nbytes_block[i] / 2**20)
 
-    n_workers = workers or get_config().workers or os.cpu_count() or 1
+    def stopping() -> bool:
+        if not stop_flag.is_set() and should_stop is not None and should_stop():
+            stop_flag.set()
+        return stop_flag.is_set()
+
     try:
-        with dask.config.set(scheduler="threads", num_workers=n_workers):
-            dask.compute(*[dask.delayed(work)(i) for i in todo])
+        if client is not None:
+            _run_distributed(client, writer, todo, done, stopping, resources)
+        else:
+            n_workers = workers or get_config().workers or os.cpu_count() or 1
+
+            def work(i: int) -> None:
+                if not stopping():
+                    writer(i)
+                    done(i)
+
+            with dask.config.set(scheduler="threads", num_workers=n_workers):
+                dask.compute(*[dask.delayed(work)(i) for i in todo])
     finally:
         bar.close()
     if stop_flag.is_set():
@@ -337,6 +353,84 @@ def write_store(
         )
     _finish(partial, final, ds, overwrite)
     return final
+
+
+class _AmplitudeReader:
+    """Default block reader: index ``amplitude`` (picklable for Dask workers)."""
+
+    def __init__(self, amp: xr.DataArray) -> None:
+        self.amp = amp
+
+    def __call__(self, sl: tuple[slice, ...]) -> np.ndarray:
+        return np.asarray(self.amp[sl].values, dtype=np.float32)
+
+
+class _BlockWriter:
+    """Reads block ``i`` and writes it to every amplitude copy; picklable, so it runs in
+    threads of this process or on Dask workers sharing the file system."""
+
+    def __init__(self, root: Path, names: tuple[str, ...], read_block: BlockReader,
+                 blocks: list[tuple[slice, ...]]) -> None:
+        self.root, self.names, self.read_block, self.blocks = root, names, read_block, blocks
+        self._arrays: dict[str, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_arrays": None}
+
+    def _open(self) -> dict[str, Any]:
+        import zarr
+
+        if self._arrays is None:
+            # every chunk is written whole: skip zarr's compare-with-fill-value pass
+            self._arrays = {n: zarr.open_array(self.root / n, mode="r+",
+                                               config={"write_empty_chunks": True})
+                            for n in self.names}
+        return self._arrays
+
+    def __call__(self, i: int) -> int:
+        sl = self.blocks[i]
+        data = self.read_block(sl)
+        with _quiet_zarr():
+            for arr in self._open().values():
+                arr[(*sl, slice(None))] = data
+        return i
+
+
+def _run_distributed(client: Any, writer: _BlockWriter, todo: list[int],
+                     done: Callable[[int], None], stopping: Callable[[], bool],
+                     resources: dict[str, float] | None) -> None:
+    """Blocks as tasks on a Dask cluster; the journal is written here as each finishes."""
+    from distributed import as_completed
+
+    limit = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2)
+    pending = iter(todo)
+    remote = client.scatter(writer, broadcast=True)
+    kwargs = {"resources": resources} if resources else {}
+    batch = [client.submit(_call, remote, i, pure=False, **kwargs)
+             for i in _take(pending, limit)]
+    queue = as_completed(batch)
+    for fut in queue:
+        done(fut.result())
+        if stopping():
+            for other in batch:
+                other.cancel()
+            break
+        for i in _take(pending, 1):
+            queue.add(client.submit(_call, remote, i, pure=False, **kwargs))
+
+
+def _call(writer: _BlockWriter, i: int) -> int:
+    return writer(i)
+
+
+def _take(it: Iterator[int], n: int) -> list[int]:
+    out: list[int] = []
+    for _ in range(n):
+        try:
+            out.append(next(it))
+        except StopIteration:
+            break
+    return out
 
 
 def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
@@ -413,6 +507,23 @@ def _finish(partial: Path, final: Path, ds: xr.Dataset, overwrite: bool) -> None
     os.replace(partial, final)
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def update_attributes(store: str | os.PathLike, **attrs: Any) -> None:
+    """Add entries to a complete store's dataset attributes (e.g. metrics measured after
+    the write), re-consolidating the metadata; the store stays complete throughout."""
+    import zarr
+
+    p = Path(store)
+    if not is_complete_store(p):
+        raise PromethiumError(ErrorCode.STORE_INCOMPLETE, f"{p} is not a complete store",
+                              hint="only finished stores can be annotated")
+    group = zarr.open_group(p, mode="r+")
+    inner = dict(group.attrs.get("attributes", {}))
+    inner.update(_json_safe(attrs))
+    group.attrs["attributes"] = inner
+    with _quiet_zarr():
+        zarr.consolidate_metadata(p)
 
 
 def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None) -> xr.Dataset:

@@ -1,5 +1,10 @@
 """Plots of surveys: sections, slices, gathers (Datashader-backed)."""
 
-from promethium_lab.viz.section import rasterize_section, save_section_png, select_section
+from promethium_lab.viz.section import (
+    rasterize_section,
+    save_comparison_png,
+    save_section_png,
+    select_section,
+)
 
-__all__ = ["rasterize_section", "save_section_png", "select_section"]
+__all__ = ["rasterize_section", "save_comparison_png", "save_section_png", "select_section"]

@@ -11,7 +11,7 @@ import xarray as xr
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 
-__all__ = ["rasterize_section", "save_section_png", "select_section"]
+__all__ = ["rasterize_section", "save_comparison_png", "save_section_png", "select_section"]
 
 
 def select_section(ds: xr.Dataset | xr.DataArray, **selection: int) -> xr.DataArray:
@@ -111,6 +111,59 @@ def save_section_png(
     ax.set_title(title or f"{section.name or 'amplitude'}")
     fig.colorbar(im, ax=ax, label="amplitude", shrink=0.8)
     fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def save_comparison_png(
+    sections: dict[str, xr.DataArray],
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    cmap: str = "gray_r",
+    clip_percentile: float = 99.0,
+    masks: dict[str, xr.DataArray] | None = None,
+) -> Path:
+    """Draw sections side by side on one shared colour scale (e.g. before / after).
+
+    The clip is taken from the first section, so differences in amplitude show; traces
+    masked in ``masks[name]`` are drawn in the flat colour of holes.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if not sections:
+        raise PromethiumError(ErrorCode.INVALID_PARAMETER, "no sections to draw",
+                              hint="pass a dict of name -> 2-D section")
+    imgs = {name: rasterize_section(sec) for name, sec in sections.items()}
+    first = np.asarray(next(iter(imgs.values())).values, dtype=np.float32)
+    vmax = float(np.nanpercentile(np.abs(first), clip_percentile)) or 1.0
+    fig, axes = plt.subplots(1, len(imgs), figsize=(4.2 * len(imgs), 6), dpi=110,
+                             sharey=True, squeeze=False)
+    colormap = plt.get_cmap(cmap).copy()
+    colormap.set_bad("#00F0FF", alpha=0.35)
+    im = None
+    for ax, (name, img) in zip(axes[0], imgs.items()):
+        trace_dim = img.dims[0]
+        data = np.ma.masked_invalid(np.asarray(img.values, dtype=np.float32).T)
+        mask = (masks or {}).get(name)
+        if mask is not None and mask.sizes.get(trace_dim) == data.shape[1]:
+            data = np.ma.masked_where(np.broadcast_to(~np.asarray(mask.values), data.shape),
+                                      data)
+        labels = np.asarray(img[trace_dim].values, dtype=float)
+        t = np.asarray(img["time"].values, dtype=float)
+        im = ax.imshow(data, cmap=colormap, vmin=-vmax, vmax=vmax, aspect="auto",
+                       extent=(labels[0], labels[-1], t[-1], t[0]), interpolation="nearest")
+        ax.set_title(name)
+        ax.set_xlabel(trace_dim)
+    axes[0][0].set_ylabel(f"time ({next(iter(sections.values()))['time'].attrs.get('units', 'ms')})")
+    if title:
+        fig.suptitle(title)
+    fig.colorbar(im, ax=axes[0].tolist(), label="amplitude", shrink=0.8)
     out = Path(path)
     fig.savefig(out)
     plt.close(fig)

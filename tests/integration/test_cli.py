@@ -106,6 +106,17 @@ def test_demo(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["live_traces"] == 480
     assert open_store(out / "viking_graben.zarr").attrs["geometry"] == "shot"
+    # decimate 50 % → reconstruct → metrics → before/after picture
+    assert "removed     50% of the traces at random (seed 0)" in done.stdout
+    metrics = summary["metrics"]
+    assert metrics["n_missing"] == 240
+    assert metrics["snr_missing_db"] > 6.0  # zero-filled holes would score 0 dB
+    assert metrics["ssim"] > 0.9
+    result = open_store(out / "reconstructed.zarr")
+    assert bool(result["trace_mask"].all())
+    assert int((~result["input_trace_mask"]).sum()) == 240
+    assert result.attrs["metrics"]["snr_missing_db"] == metrics["snr_missing_db"]
+    assert (out / "before_after.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_missing_file(tmp_path):

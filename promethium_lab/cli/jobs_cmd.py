@@ -1,0 +1,183 @@
+"""``promethium-lab jobs list|show|cancel`` and ``promethium-lab run KIND``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["jobs_app", "parse_params", "run"]
+
+jobs_app = typer.Typer(name="jobs", help="List, show and cancel jobs (of every kernel, worker "
+                       "and shell of this user).", no_args_is_help=True)
+
+
+def _typed_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """main.py's ``_typed_errors``, looked up at call time (main.py imports this module)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from promethium_lab.cli.main import _typed_errors as typed
+
+        return typed(fn)(*args, **kwargs)
+
+    return wrapper
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON when they parse (numbers, true/false, lists,
+    null), strings otherwise."""
+    from promethium_lab.core.errors import ErrorCode, PromethiumError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"bad --param {item!r}",
+                                  hint="write --param key=value, e.g. --param block_mb=8")
+        try:
+            out[key] = json.loads(raw)
+        except ValueError:
+            out[key] = raw
+    return out
+
+
+def _age(t: float | None) -> str:
+    if t is None:
+        return "-"
+    s = max(0.0, time.time() - t)
+    return f"{s:.0f}s" if s < 120 else f"{s / 60:.0f}m" if s < 7200 else f"{s / 3600:.0f}h"
+
+
+@jobs_app.command("list")
+@_typed_errors
+def list_cmd(
+    state: Annotated[list[str] | None, typer.Option(
+        "--state", help="only jobs in this state (repeatable)")] = None,
+    kind: Annotated[str | None, typer.Option(help="only jobs of this kind")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many, newest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List jobs, newest first."""
+    from promethium_lab.jobs import list_jobs
+
+    records = list_jobs(state=state or None, kind=kind, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        return
+    if not records:
+        typer.echo("no jobs")
+        return
+    typer.echo(f"{'ID':<12}  {'KIND':<11} {'STATE':<10} {'PROGRESS':>8}  {'AGE':>5}  "
+               f"{'EXECUTOR':<24} MESSAGE")
+    for r in records:
+        msg = r.error["code"] + " " + r.error["message"] if r.error else r.message
+        typer.echo(f"{r.id:<12}  {r.kind:<11} {r.state.value:<10} {r.progress:>8.0%}  "
+                   f"{_age(r.created_at):>5}  {r.executor[:24]:<24} {msg[:60]}")
+
+
+@jobs_app.command("show")
+@_typed_errors
+def show_cmd(
+    job_id: Annotated[str, typer.Argument(help="job id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show one job's record."""
+    from promethium_lab.jobs import get_store
+
+    rec = get_store().get(job_id)
+    data = rec.to_dict()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for key in ("id", "kind", "state", "progress", "message", "executor", "worker",
+                "created_at", "started_at", "updated_at", "finished_at"):
+        value = f"{rec.progress:.0%}" if key == "progress" else data[key]
+        typer.echo(f"{key:<13} {value if value not in (None, '') else '-'}")
+    typer.echo(f"{'parameters':<13} {json.dumps(data['parameters'])}")
+    if rec.artifacts:
+        typer.echo(f"{'artifacts':<13} {json.dumps(rec.artifacts)}")
+    if rec.preview_path:
+        typer.echo(f"{'preview':<13} {rec.preview_path}")
+    if rec.error:
+        e = rec.error
+        typer.echo(f"{'error':<13} {e['code']}: {e['message']}"
+                   + (f" ({e['hint']})" if e.get("hint") else ""))
+    if rec.partial_outputs:
+        typer.echo(f"{'partial':<13} " + ", ".join(
+            f"{p['path']} ({'removed' if p['removed'] else 'NOT removed'})"
+            for p in rec.partial_outputs))
+    if rec.traceback:
+        typer.echo(rec.traceback.rstrip())
+
+
+@jobs_app.command("cancel")
+@_typed_errors
+def cancel_cmd(job_id: Annotated[str, typer.Argument(help="job id")]) -> None:
+    """Cancel a job (it stops within one batch, wherever it runs)."""
+    from promethium_lab.jobs import cancel_job
+
+    state = cancel_job(job_id)
+    typer.echo(f"{job_id} {state.value}")
+
+
+@_typed_errors
+def run(
+    kind: Annotated[str, typer.Argument(help="job kind: ingest, export, reconstruct, ...")],
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="workflow parameter key=value (repeatable)")] = None,
+    executor: Annotated[str, typer.Option(
+        help="kernel (this process), dask (a LocalCluster), gateway, or a scheduler "
+        "address tcp://host:port")] = "kernel",
+    wait: Annotated[bool, typer.Option(
+        "--wait/--no-wait", help="wait for the end (else print the id and return; the job "
+        "goes on in a detached process or on the cluster)")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print the final record as JSON")
+                       ] = False,
+) -> None:
+    """Run a workflow as a job and (by default) wait for it, showing its progress."""
+    from promethium_lab.core.errors import ErrorCode, PromethiumError
+    from promethium_lab.jobs import JobState, error_from_dict, submit
+
+    params = parse_params(param or [])
+    if not wait and executor == "dask":
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER, "--no-wait with --executor dask would lose the job: "
+            "the LocalCluster ends with this command",
+            hint="use --executor kernel (a detached process) or a scheduler address")
+    job = submit(kind, executor=executor, detach=not wait, **params)
+    if not wait:
+        typer.echo(job.id)
+        return
+    typer.echo(f"job {job.id} ({kind}) on {job.record.executor}", err=True)
+    last = ""
+    try:
+        while True:
+            rec = job.record
+            line = f"{rec.state.value} {rec.progress:.0%} {rec.message}".strip()
+            if line != last:
+                typer.echo(line, err=True)
+                last = line
+            if rec.is_terminal:
+                break
+            try:
+                job.wait(timeout=0.5)
+            except TimeoutError:
+                pass
+    except KeyboardInterrupt:
+        job.cancel()
+        job.wait(timeout=30)
+        raise
+    rec = job.record
+    if as_json:
+        typer.echo(json.dumps(rec.to_dict(), indent=2))
+    if rec.state != JobState.COMPLETED:
+        raise error_from_dict(rec.error or {"code": "PL-INT-001", "message": "job ended"})
+    if not as_json:
+        out = rec.artifacts.get("output")
+        typer.echo(f"{job.id} completed" + (f": {out}" if out else ""))
