@@ -229,7 +229,7 @@ class JobStore:
     # ------------------------------------------------------------------ records
     @staticmethod
     def _record(row: sqlite3.Row) -> JobRecord:
-        data = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+        data = {k: row[k] for k in row.keys()}
         for key in _JSON:
             data[key] = json.loads(data[key]) if data[key] else None
         data["parameters"] = data["parameters"] or {}

@@ -160,7 +160,8 @@ def save_comparison_png(
                        extent=(labels[0], labels[-1], t[-1], t[0]), interpolation="nearest")
         ax.set_title(name)
         ax.set_xlabel(trace_dim)
-    axes[0][0].set_ylabel(f"time ({next(iter(sections.values()))['time'].attrs.get('units', 'ms')})")
+    units = next(iter(sections.values()))["time"].attrs.get("units", "ms")
+    axes[0][0].set_ylabel(f"time ({units})")
     if title:
         fig.suptitle(title)
     fig.colorbar(im, ax=axes[0].tolist(), label="amplitude", shrink=0.8)

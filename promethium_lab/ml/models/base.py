@@ -160,7 +160,7 @@ class ReconstructionModel(nn.Module):
         m = self.multiple
         bad = [s for s in sizes if s < m or s % m]
         if bad:
-            fixed = tuple(max(m, int(round(s / m)) * m) for s in sizes)
+            fixed = tuple(max(m, round(s / m) * m) for s in sizes)
             raise PromethiumError(
                 ErrorCode.INVALID_PARAMETER,
                 f"patch {sizes} does not fit a network of depth {self.depth}: every side "

@@ -16,9 +16,8 @@ attenuation", *Geophysics* 81(4), V261–V270: the kept singular values are damp
 ``ramp × n_iter`` iterations, which keeps the early, mostly empty iterations from
 fitting the holes and speeds convergence.
 
-Rank reduction uses a batched SVD of all the frequencies of a window at once (a
-warm-started randomized subspace iteration when the matrices are large, as for
-3-D windows).
+Rank reduction runs on all the frequencies of a window at once, by a warm-started
+randomized subspace iteration (one power step per reinsertion iteration).
 """
 
 from __future__ import annotations
@@ -71,31 +70,31 @@ def hankel_operator(shape: Sequence[int]) -> tuple[np.ndarray, sp.csr_matrix, tu
     return index, average, index.shape
 
 
-def _rank_reduce(h: np.ndarray, rank: int, damping: float | None,
-                 q: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rank-``rank`` (damped) approximation of a stack of matrices ``(nf, L, K)``."""
-    nf, L, K = h.shape
-    if min(L, K) <= 48:
-        u, s, vh = np.linalg.svd(h, full_matrices=False)
-        q_next = None
-    else:  # warm-started randomized subspace iteration (one power step per call)
-        k = min(rank + 8, min(L, K))
-        if q is None or q.shape[-1] != k:
-            rng = np.random.default_rng(0)
-            q = rng.standard_normal((nf, L, k)) + 0j
-        y = h @ (h.conj().transpose(0, 2, 1) @ q)
-        q_next, _ = np.linalg.qr(y)
-        b = q_next.conj().transpose(0, 2, 1) @ h
-        ub, s, vh = np.linalg.svd(b, full_matrices=False)
-        u = q_next @ ub
-    r = min(rank, s.shape[-1])
-    sk = s[:, :r]
+def _rank_reduce(h: np.ndarray, rank: int, damping: float | None, q: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-``rank`` (damped) approximation of a stack of matrices ``(nf, L, K)``.
+
+    Randomized subspace iteration (Halko, Martinsson & Tropp (2011), "Finding structure
+    with randomness", *SIAM Review* 53(2)) warm-started from the previous call's basis
+    ``q`` ``(nf, L, k)``, one power step per call: across the reinsertion iterations the
+    basis converges while each call costs a few small batched products.
+    """
+    y = h @ (h.conj().transpose(0, 2, 1) @ q)
+    q_next, _ = np.linalg.qr(y)
+    b = q_next.conj().transpose(0, 2, 1) @ h
+    w, v = np.linalg.eigh(b @ b.conj().transpose(0, 2, 1))
+    r = min(rank, w.shape[-1])
+    v = v[..., ::-1]
+    s = np.sqrt(np.clip(w[..., ::-1], 0.0, None))
+    u = q_next @ v[..., :r]
+    coef = u.conj().transpose(0, 2, 1) @ h
     if damping is not None and s.shape[-1] > r:
+        sk = s[:, :r]
         nxt = s[:, r:r + 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            factor = 1.0 - np.where(sk > 0, (nxt / sk) ** damping, 0.0)
-        sk = sk * np.clip(factor, 0.0, 1.0)
-    return (u[:, :, :r] * sk[:, None, :]) @ vh[:, :r], q_next
+            factor = np.where(sk > 0, 1.0 - (nxt / sk) ** damping, 0.0)
+        coef = coef * np.clip(factor, 0.0, 1.0)[:, :, None]
+    return u @ coef, q_next
 
 
 def mssa_kernel(
@@ -129,7 +128,9 @@ def mssa_kernel(
     sampled = live.reshape(ntr)[None, :]
     x = obs.copy()
     y = x
-    q = None
+    nf = x.shape[0]
+    k = int(min(rank + 6, L, K))
+    q = np.random.default_rng(0).standard_normal((nf, L, k)) + 0j
     a_sched = np.linspace(alpha[0], alpha[1], n_iter)
     ramp_iters = max(ramp * n_iter, 1.0)
     for it in range(n_iter):
