@@ -110,6 +110,8 @@ def train(
         hash, seed, metrics (initial and final hidden-trace SNR, per-epoch history),
         parameters and software versions.
     """
+    import torch
+
     from promethium_lab.ml import registry
     from promethium_lab.ml.data import SurveyPatches, SyntheticPatches, data_fingerprint
     from promethium_lab.ml.models import build_model
@@ -118,6 +120,7 @@ def train(
     ctx = ensure_context(context)
     started = time.perf_counter()
     parent = None
+    torch.manual_seed(int(seed))  # the initial weights are part of what the seed fixes
     if model in _ARCHITECTURES:
         cfg = dict(model_config or {})
         if patch is not None:
