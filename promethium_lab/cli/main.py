@@ -125,6 +125,80 @@ def export(
 
 @app.command()
 @_typed_errors
+def reconstruct(
+    source: Annotated[Path, typer.Argument(help="survey file or Zarr store with holes")],
+    out: Annotated[Path, typer.Argument(help="output Zarr store")],
+    method: Annotated[str, typer.Option(
+        help="auto, pwd, mssa, pocs, linear, nearest, sinc, unet, autoencoder or pinn")] = "auto",
+    model: Annotated[str | None, typer.Option(
+        help="registered model name or path (deep methods)")] = None,
+    reference: Annotated[Path | None, typer.Option(
+        help="complete survey to measure against")] = None,
+    overlap: Annotated[int, typer.Option(min=0, help="extra traces around each block")] = 16,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="method parameter KEY=VALUE (repeatable), e.g. -p rank=6")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing store")] = False,
+) -> None:
+    """Fill the absent traces of a survey into a new store, with its metrics."""
+    from promethium_lab.io.store import open_store
+    from promethium_lab.workflows.reconstruct import reconstruct as run
+
+    params = _parse_params(param or [])
+    if model is not None:
+        params["model"] = model
+    path = run(source, method=method, out=out, reference=reference, overlap=overlap,
+               overwrite=overwrite, **params)
+    attrs = open_store(path).attrs
+    typer.echo(f"method      {attrs.get('reconstruction', {}).get('chosen', method)}")
+    for key, value in (attrs.get("metrics") or {}).items():
+        if isinstance(value, float):
+            typer.echo(f"{key:<18}{value:.3f}")
+    typer.echo(f"store       {path}")
+
+
+@app.command()
+@_typed_errors
+def train(
+    source: Annotated[str, typer.Argument(help="survey file/store, or 'synthetic'")],
+    model: Annotated[str, typer.Option(
+        help="unet, autoencoder, pinn, or a registered model to fine-tune")] = "unet",
+    name: Annotated[str | None, typer.Option(help="registry name")] = None,
+    registry: Annotated[Path | None, typer.Option(help="registry folder")] = None,
+    max_epochs: Annotated[int, typer.Option(min=1)] = 5,
+    seed: Annotated[int, typer.Option()] = 0,
+    resume: Annotated[Path | None, typer.Option(help="checkpoint to resume from")] = None,
+) -> None:
+    """Train a deep reconstruction model on a survey (self-supervised) and register it."""
+    from promethium_lab.workflows.train import train as run
+
+    entry = run(source, model=model, name=name, out=registry, max_epochs=max_epochs,
+                seed=seed, resume=resume)
+    typer.echo(f"model       {entry.name} v{entry.version} ({entry.architecture})")
+    for key, value in (entry.metadata.get("metrics") or {}).items():
+        if isinstance(value, float):
+            typer.echo(f"{key:<18}{value:.4g}")
+    typer.echo(f"saved       {entry.path}")
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to a dict, values read as JSON where they parse."""
+    from promethium_lab.core.errors import ErrorCode
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"--param {item!r} is not KEY=VALUE",
+                                  hint="write e.g. --param rank=6")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+@app.command()
+@_typed_errors
 def demo(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("promethium_demo"),
     method: Annotated[str, typer.Option(help="reconstruction method")] = "auto",

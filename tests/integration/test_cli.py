@@ -147,3 +147,25 @@ def test_usage_errors_exit_2_without_traceback(tmp_path):
     done = run_cli("export", tmp_path / "s.zarr", tmp_path / "o.sgy", "--format", "ieee",
                    cwd=REPO)
     assert_typed_error(done, "PL-IO-001")
+
+
+def test_reconstruct_command(tmp_path):
+    store = tmp_path / "f3.zarr"
+    assert run_cli("ingest", DATA / "f3_missing_traces_ibm.sgy", store).returncode == 0
+    done = run_cli("reconstruct", store, tmp_path / "r.zarr", "--method", "linear")
+    assert done.returncode == 0, done.stderr
+    assert "method      linear" in done.stdout
+    assert "blind_snr_db" in done.stdout
+    result = open_store(tmp_path / "r.zarr")
+    assert bool(result["trace_mask"].all())
+    assert int((~result["input_trace_mask"]).sum()) == 175
+    bad = run_cli("reconstruct", store, tmp_path / "x.zarr", "--param", "oops")
+    assert bad.returncode == 2 and "PL-PARAM-001" in bad.stderr
+
+
+def test_train_command(tmp_path):
+    done = run_cli("train", "synthetic", "--model", "autoencoder", "--max-epochs", "1",
+                   "--registry", tmp_path / "models", "--name", "tiny")
+    assert done.returncode == 0, done.stderr
+    assert "model       tiny v1 (autoencoder)" in done.stdout
+    assert (tmp_path / "models" / "tiny" / "v001" / "weights.pt").is_file()
