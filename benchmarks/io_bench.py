@@ -332,16 +332,17 @@ def w_read_zarr(p: dict) -> dict:
 
     store = Path(p["store"])
     _warm_tree(store)
-    amp = zarr.open_array(store / "amplitude", mode="r")
-    tname = p.get("time_var") or "amplitude"
-    tarr = zarr.open_array(store / tname, mode="r")
+    # each direction from its MDIO-style ``fast_<dim>`` copy when the store has one
+    names = {d: (f"fast_{d}" if (store / f"fast_{d}").exists() else "amplitude")
+             for d in ("inline", "crossline", "time")}
+    arrs = {d: zarr.open_array(store / n, mode="r") for d, n in names.items()}
     il, xl, tt = p["inlines"], p["crosslines"], p["times"]
     res = {
-        "inline": _time_picks(lambda i: amp[i, :, :], il, p["warmup"]),
-        "crossline": _time_picks(lambda j: amp[:, j, :], xl, p["warmup"]),
-        "time": _time_picks(lambda k: tarr[:, :, k], tt, p["warmup"]),
-        "chunks": {"amplitude": list(amp.chunks), tname: list(tarr.chunks)},
-        "time_var": tname,
+        "inline": _time_picks(lambda i: arrs["inline"][i, :, :], il, p["warmup"]),
+        "crossline": _time_picks(lambda j: arrs["crossline"][:, j, :], xl, p["warmup"]),
+        "time": _time_picks(lambda k: arrs["time"][:, :, k], tt, p["warmup"]),
+        "chunks": {names[d]: list(a.chunks) for d, a in arrs.items()},
+        "time_var": names["time"], "vars": names,
     }
     return res
 
@@ -352,16 +353,17 @@ def w_read_xarray_ours(p: dict) -> dict:
     store = Path(p["store"])
     _warm_tree(store)
     ds = open_store(store)
-    amp = ds["amplitude"]
-    dims = amp.dims
-    tname = fast_variable(ds, dims[-1])
-    tvar = ds[tname]
+    dims = ds["amplitude"].dims
+    var = {d: ds[fast_variable(ds, d)] for d in dims}
     il, xl, tt = p["inlines"], p["crosslines"], p["times"]
     return {
-        "inline": _time_picks(lambda i: amp.isel({dims[0]: i}).values, il, p["warmup"]),
-        "crossline": _time_picks(lambda j: amp.isel({dims[1]: j}).values, xl, p["warmup"]),
-        "time": _time_picks(lambda k: tvar.isel({dims[2]: k}).values, tt, p["warmup"]),
-        "time_var": tname, "dims": list(dims),
+        "inline": _time_picks(lambda i: var[dims[0]].isel({dims[0]: i}).values, il,
+                              p["warmup"]),
+        "crossline": _time_picks(lambda j: var[dims[1]].isel({dims[1]: j}).values, xl,
+                                 p["warmup"]),
+        "time": _time_picks(lambda k: var[dims[2]].isel({dims[2]: k}).values, tt,
+                            p["warmup"]),
+        "time_var": fast_variable(ds, dims[-1]), "dims": list(dims),
     }
 
 
@@ -742,8 +744,9 @@ def build_report(R: dict) -> tuple[str, list[dict]]:
     row("store size MB (src/store)", _store(ours1, base["mb"]), _store(mdio1, base["mb"]))
     row("  of which amplitude MB", _var(ours1, "amplitude", base["mb"]),
         _var(mdio1, "amplitude", base["mb"]))
-    if _get(ours1, "store_vars_mb") and "fast_time" in ours1["store_vars_mb"]:
-        row("  of which fast_time MB", _var(ours1, "fast_time", base["mb"]))
+    for fast in ("fast_inline", "fast_crossline", "fast_time"):
+        if _get(ours1, "store_vars_mb") and fast in ours1["store_vars_mb"]:
+            row(f"  of which {fast} MB", _var(ours1, fast, base["mb"]))
     for sc in R["scales"][1:]:
         r = ing.get(f"ours@{sc['scale']}")
         row(f"ingest MB/s @{sc['scale']}x ({sc['mb']:.0f} MB)", _f(_get(r, "mbps")), "", "", "",

@@ -388,15 +388,25 @@ class SegyAmplitudeArray(BackendArray):
             idx = idx.reshape([n for i, n in enumerate(idx.shape) if i not in scalar_axes])
         return self.read(idx, time_key)
 
-    def read(self, idx: np.ndarray, time_key: Any = slice(None)) -> np.ndarray:
-        """Samples of the file traces ``idx`` (any shape, -1 = absent) as float32."""
+    def read(self, idx: np.ndarray, time_key: Any = slice(None), *,
+             private_map: bool = False) -> np.ndarray:
+        """Samples of the file traces ``idx`` (any shape, -1 = absent) as float32.
+
+        ``private_map`` maps the file for this call only and unmaps it after, so a pass
+        over a whole file (ingest) does not keep every page it touched mapped.
+        """
         times = np.arange(self.layout.n_samples)[time_key]
         out = np.zeros((*idx.shape, np.size(times)), dtype=np.float32)
         flat = idx.reshape(-1)
         live = np.flatnonzero(flat >= 0)
         full_time = isinstance(time_key, slice) and time_key == slice(None)
         if live.size and out.size and full_time:
-            self._read_runs(flat, live, out.reshape(-1, out.shape[-1]))
+            mm = self.layout.memmap() if private_map else self._map()
+            try:
+                self._read_runs(mm, flat, live, out.reshape(-1, out.shape[-1]))
+            finally:
+                if private_map:
+                    mm._mmap.close()
         elif live.size and out.size:  # nothing to read for an empty selection
             wanted = flat[live]
             order = np.argsort(wanted, kind="stable")
@@ -419,7 +429,8 @@ class SegyAmplitudeArray(BackendArray):
             out = out[..., 0]
         return out
 
-    def _read_runs(self, flat: np.ndarray, live: np.ndarray, res: np.ndarray) -> None:
+    def _read_runs(self, mm: np.memmap, flat: np.ndarray, live: np.ndarray,
+                   res: np.ndarray) -> None:
         """Whole traces: decode each run of consecutive file traces straight from the
         memory map into its rows of ``res`` (one copy), through a buffer only where the
         run's rows are not consecutive in ``res``."""
@@ -427,7 +438,7 @@ class SegyAmplitudeArray(BackendArray):
         order = np.argsort(wanted, kind="stable")
         wanted = wanted[order]
         dest = live[order]
-        samples = self._map()["samples"]
+        samples = mm["samples"]
         fmt, endian = self.layout.sample_format, self.layout.endian
         for start, stop in _runs(wanted):
             raw = samples[wanted[start] : wanted[stop - 1] + 1]
@@ -451,9 +462,28 @@ def _scaled(values: np.ndarray, scalar: np.ndarray) -> np.ndarray:
     return values.astype(np.float64) * factor
 
 
-def read_raw_headers(layout: SegyLayout) -> np.ndarray:
-    """All trace headers as an ``(n_traces,)`` ``V240`` array (one pass over the file)."""
-    return np.array(layout.memmap()["header"])
+def read_raw_headers(layout: SegyLayout, batch_mb: float = 32.0) -> np.ndarray:
+    """All trace headers as an ``(n_traces,)`` ``V240`` array.
+
+    One sequential pass over the file in batches of ``batch_mb``, so memory holds the
+    headers and one batch, never the whole file (a memory map would keep every page).
+    """
+    out = np.empty(layout.n_traces, dtype="V240")
+    per = max(1, int(batch_mb * 2**20 // layout.trace_size))
+    dtype = layout.trace_dtype()
+    with open(layout.path, "rb") as fh:
+        fh.seek(layout.data_offset)
+        for start in range(0, layout.n_traces, per):
+            count = min(per, layout.n_traces - start)
+            block = np.fromfile(fh, dtype=dtype, count=count)
+            if block.size != count:
+                raise PromethiumError(
+                    ErrorCode.TRUNCATED_FILE,
+                    f"{layout.path}: ended after {start + block.size} of {layout.n_traces} "
+                    "traces while reading headers", hint="the file changed while reading it",
+                    retryable=True)
+            out[start : start + count] = block["header"]
+    return out
 
 
 def open_segy(

@@ -131,7 +131,7 @@ def ingest(
     trace_index = source.trace_index
 
     def read_block(sl: tuple[slice, ...]) -> np.ndarray:
-        return source.read(trace_index[sl])
+        return source.read(trace_index[sl], private_map=True)
 
     return write_store(ds, store, read_block=read_block, **common)
 
