@@ -216,6 +216,7 @@ def write_store(
     should_stop: Callable[[], bool] | None = None,
     client: Any = None,
     resources: dict[str, float] | None = None,
+    on_block: Callable[[tuple[slice, ...], Path], None] | None = None,
 ) -> Path:
     """Write a survey dataset to a Zarr v3 store in MDIO's layout, atomically.
 
@@ -248,6 +249,9 @@ def write_store(
         default: Dask's threaded scheduler in this process.
     resources : dict, optional
         Dask resource annotations of each block task (e.g. ``{"GPU": 1}``).
+    on_block : callable, optional
+        ``on_block(trace_slices, partial_path)`` in this process after each block is
+        written (e.g. to publish a preview read back from the partial store).
 
     Returns
     -------
@@ -324,6 +328,8 @@ def write_store(
     def done(i: int) -> None:
         journal.mark(i)
         bar.update(nbytes_block[i] / 2**20)
+        if on_block is not None:
+            on_block(blocks[i], partial)
 
     def stopping() -> bool:
         if not stop_flag.is_set() and should_stop is not None and should_stop():
@@ -362,7 +368,8 @@ class _AmplitudeReader:
         self.amp = amp
 
     def __call__(self, sl: tuple[slice, ...]) -> np.ndarray:
-        return np.asarray(self.amp[sl].values, dtype=np.float32)
+        # synchronous: inside a Dask worker task the default scheduler is the cluster
+        return np.asarray(self.amp[sl].load(scheduler="synchronous").values, dtype=np.float32)
 
 
 class _BlockWriter:
@@ -408,7 +415,7 @@ def _run_distributed(client: Any, writer: _BlockWriter, todo: list[int],
     kwargs = {"resources": resources} if resources else {}
     batch = [client.submit(_call, remote, i, pure=False, **kwargs)
              for i in _take(pending, limit)]
-    queue = as_completed(batch)
+    queue = as_completed(batch, loop=client.loop)
     for fut in queue:
         done(fut.result())
         if stopping():

@@ -67,7 +67,8 @@ class _BlockReconstructor:
         wide = tuple(slice(max(0, s.start - self.overlap),
                            min(self.ds.sizes[d], s.stop + self.overlap))
                      for s, d in zip(sl, dims))
-        window = self.ds.isel(dict(zip(dims, wide))).load()
+        # synchronous: inside a Dask worker task the default scheduler is the cluster
+        window = self.ds.isel(dict(zip(dims, wide))).load(scheduler="synchronous")
         crop = tuple(slice(s.start - w.start, s.stop - w.start) for s, w in zip(sl, wide))
         mask = np.asarray(window["trace_mask"].values, dtype=bool)
         if mask.all() or not mask.any():  # nothing to fill, or nothing to fill it from
@@ -77,6 +78,27 @@ class _BlockReconstructor:
         if self.context is not None:
             self.context.preview(_section(filled["amplitude"].isel(dict(zip(dims, crop)))))
         return out
+
+
+def _preview_from_store(ctx: TaskContext, partial: Path, sl: tuple[slice, ...],
+                        template: xr.Dataset) -> None:
+    """Publish the middle section of a block just written to the partial store."""
+    if ctx.on_preview is None:
+        return
+    import zarr
+
+    dims = template["amplitude"].dims
+    data = zarr.open_array(partial / "amplitude", mode="r")[(*sl, slice(None))]
+    coords = {d: template[d].values[s] for d, s in zip(dims[:-1], sl) if d in template.coords}
+    coords["time"] = template["time"].values
+    ctx.preview(_section(xr.DataArray(data, dims=dims, coords=coords)))
+
+
+def _gpu_resources(client: Any) -> dict[str, float] | None:
+    """``{"GPU": 1}`` when some worker of the cluster declares a GPU resource."""
+    workers = client.scheduler_info().get("workers", {})
+    has_gpu = any((w.get("resources") or {}).get("GPU") for w in workers.values())
+    return {"GPU": 1} if has_gpu else None
 
 
 def _section(block: xr.DataArray) -> xr.DataArray:
@@ -213,10 +235,16 @@ def reconstruct(
                                        if str(v).startswith("fast_")])
         template.attrs = result_attrs
         fingerprint = {"reconstruct": record, "source": str(ds.attrs.get("source_path", ""))}
+        on_block = None
+        if client is not None:  # blocks run on workers: preview from the written block
+            def on_block(sl: tuple[slice, ...], partial: Path) -> None:
+                _preview_from_store(ctx, partial, sl, template)
         path = write_store(template, out, read_block=worker, overwrite=overwrite,
                            block_mb=block_mb, fingerprint=fingerprint, progress=show,
                            chunks=chunks, access_patterns=access_patterns,
-                           callback=ctx.progress, should_stop=ctx.should_stop, client=client)
+                           callback=ctx.progress, should_stop=ctx.should_stop, client=client,
+                           resources=_gpu_resources(client) if chosen in DEEP_METHODS else None,
+                           on_block=on_block)
         record["seconds"] = round(time.perf_counter() - started, 3)
         extra: dict[str, Any] = {"reconstruction": record}
         if reference is not None:

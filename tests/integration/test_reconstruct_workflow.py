@@ -125,3 +125,22 @@ def test_impossible_inputs(viking):
         with pytest.raises(PromethiumError) as err:
             reconstruct(bad, progress=False, **kwargs)
         assert err.value.code is ErrorCode.INVALID_PARAMETER
+
+
+def test_blocks_on_a_dask_cluster_match_threads_and_preview(tmp_path):
+    from distributed import Client, LocalCluster
+
+    cube = synthetic_cube(n_inline=24, n_crossline=16, n_samples=64, seed=4)
+    holed = decimate(cube, pattern="random", fraction=0.3, seed=5)
+    common = dict(method="pocs", overlap=4, block_mb=0.02, chunks=(4, 4, 64),
+                  access_patterns=(), progress=False, n_iter=20)
+    threads = open_store(reconstruct(holed, out=tmp_path / "threads.zarr", **common))
+    previews: list[xr.DataArray] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None, processes=True) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        path = reconstruct(holed, out=tmp_path / "dask.zarr", client=client,
+                           context=TaskContext(on_preview=previews.append), **common)
+    on_dask = open_store(path)
+    np.testing.assert_array_equal(on_dask["amplitude"].values, threads["amplitude"].values)
+    assert previews and previews[-1].dims == ("crossline", "time")
