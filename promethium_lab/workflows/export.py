@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -74,7 +76,7 @@ def export(
     if live.size == 0:
         raise PromethiumError(ErrorCode.EXPORT_UNSUPPORTED, "the store has no live traces",
                               hint="nothing to export")
-    amp = ds["amplitude"]
+    amp = _direct_reader(store, ds)
     per = max(1, int(block_mb * 2**20 // (ns * 4)))
     shape = mask.shape
     ctx = ensure_context(context)
@@ -82,19 +84,42 @@ def export(
                    show=ctx.show_progress if progress is None else progress,
                    callback=ctx.progress)
     raw_flat = raw.reshape(-1)
-    try:
-        with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
-                        sample_format=code, endian=endian, extended_headers=extended,
-                        overwrite=overwrite) as writer:
-            for start in range(0, live.size, per):
-                ctx.check(f"export to {out}")
-                flat = live[start : start + per]
-                samples = _read_traces(amp, np.unravel_index(flat, shape))
-                writer.write_traces(raw_flat[flat], samples)
-                bar.update(flat.size)
-    finally:
-        bar.close()
+    batches = [live[start : start + per] for start in range(0, live.size, per)]
+
+    def read(flat: np.ndarray) -> np.ndarray:
+        return _read_traces(amp, np.unravel_index(flat, shape))
+
+    # read (decompress) the next batch while this one is encoded and written
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(read, batches[0])
+        try:
+            with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
+                            sample_format=code, endian=endian, extended_headers=extended,
+                            overwrite=overwrite) as writer:
+                for k, flat in enumerate(batches):
+                    ctx.check(f"export to {out}")
+                    samples = ahead.result()
+                    if k + 1 < len(batches):
+                        ahead = pool.submit(read, batches[k + 1])
+                    writer.write_traces(raw_flat[flat], samples)
+                    bar.update(flat.size)
+        finally:
+            ahead.cancel()
+            bar.close()
     return out
+
+
+def _direct_reader(store: Any, ds: xr.Dataset) -> Any:
+    """The amplitude to read from: the store's zarr array itself when exporting a store
+    of ours (no dask graph per read; the ``fast_<first dim>`` copy reads whole rows of
+    traces in file order), else the dataset's variable."""
+    if isinstance(store, xr.Dataset) or ds.attrs.get("store_format") != "promethium":
+        return ds["amplitude"]
+    import zarr
+
+    first = ds["amplitude"].dims[0]
+    name = f"fast_{first}" if f"fast_{first}" in ds else "amplitude"
+    return zarr.open_array(Path(store) / name, mode="r")
 
 
 def _read_traces(amp: xr.DataArray, index: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -103,8 +128,16 @@ def _read_traces(amp: xr.DataArray, index: tuple[np.ndarray, ...]) -> np.ndarray
     hi = [int(i.max()) + 1 for i in index]
     box_size = math.prod(h - low for low, h in zip(lo, hi))
     if box_size <= 4 * index[0].size:  # dense: read the bounding box once
-        box = np.asarray(amp[tuple(slice(a, b) for a, b in zip(lo, hi))].values)
+        box = amp[tuple(slice(a, b) for a, b in zip(lo, hi))]
+        box = np.asarray(getattr(box, "values", box))
         return box[tuple(i - a for i, a in zip(index, lo))].astype(np.float32, copy=False)
+    if not isinstance(amp, xr.DataArray):  # a zarr array: read each first-dim row once
+        out = np.empty((index[0].size, amp.shape[-1]), dtype=np.float32)
+        for row in np.unique(index[0]):
+            sel = np.flatnonzero(index[0] == row)
+            slab = np.asarray(amp[int(row)])
+            out[sel] = slab[tuple(i[sel] for i in index[1:])]
+        return out
     data = amp.data
     if hasattr(data, "vindex"):
         return np.asarray(data.vindex[index].compute(), dtype=np.float32)
