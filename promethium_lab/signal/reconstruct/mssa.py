@@ -70,6 +70,11 @@ def hankel_operator(shape: Sequence[int]) -> tuple[np.ndarray, sp.csr_matrix, tu
     return index, average, index.shape
 
 
+def _herm(a: np.ndarray) -> np.ndarray:
+    """Contiguous conjugate transpose of a stack of matrices (keeps matmul on BLAS)."""
+    return np.ascontiguousarray(np.conj(np.swapaxes(a, -1, -2)))
+
+
 def _rank_reduce(h: np.ndarray, rank: int, damping: float | None, q: np.ndarray,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Rank-``rank`` (damped) approximation of a stack of matrices ``(nf, L, K)``.
@@ -79,15 +84,15 @@ def _rank_reduce(h: np.ndarray, rank: int, damping: float | None, q: np.ndarray,
     ``q`` ``(nf, L, k)``, one power step per call: across the reinsertion iterations the
     basis converges while each call costs a few small batched products.
     """
-    y = h @ (h.conj().transpose(0, 2, 1) @ q)
+    y = h @ _herm(_herm(q) @ h)
     q_next, _ = np.linalg.qr(y)
-    b = q_next.conj().transpose(0, 2, 1) @ h
-    w, v = np.linalg.eigh(b @ b.conj().transpose(0, 2, 1))
+    b = _herm(q_next) @ h
+    w, v = np.linalg.eigh(b @ _herm(b))
     r = min(rank, w.shape[-1])
-    v = v[..., ::-1]
+    v = np.ascontiguousarray(v[..., ::-1])
     s = np.sqrt(np.clip(w[..., ::-1], 0.0, None))
     u = q_next @ v[..., :r]
-    coef = u.conj().transpose(0, 2, 1) @ h
+    coef = _herm(v[..., :r]) @ b  # = u^H h
     if damping is not None and s.shape[-1] > r:
         sk = s[:, :r]
         nxt = s[:, r:r + 1]
@@ -109,40 +114,44 @@ def mssa_kernel(
     band: tuple[float, float] | None = None,
     dt_ms: float = 1.0,
     denoise: bool = False,
+    tpad: float = 1.5,
+    energy_floor: float = 1e-7,
+    dtype: Any = np.complex64,
 ) -> np.ndarray:
     """MSSA reconstruction of one window ``(trace dims..., time)``."""
     tshape = block.shape[:-1]
     ntr = int(np.prod(tshape))
     nt = block.shape[-1]
-    ntp = 2 * nt
+    ntp = int(np.ceil(tpad * nt))
     spec = np.fft.rfft(block.reshape(ntr, nt), ntp, axis=-1)  # (traces, nf)
     freqs = np.fft.rfftfreq(ntp, dt_ms / 1000.0)
     energy = np.sum(np.abs(spec) ** 2, axis=0)
-    keep = energy > 1e-10 * max(float(energy.max()), 1e-300)
+    keep = energy > energy_floor * max(float(energy.max()), 1e-300)
     if band is not None:
         keep &= (freqs >= band[0]) & (freqs <= band[1])
     if not keep.any():
         return block.copy()
-    obs = spec[:, keep].T.copy()  # (nf, traces)
+    obs = np.ascontiguousarray(spec[:, keep].T, dtype=dtype)  # (nf, traces)
     index, average, (L, K) = hankel_operator(tshape)
+    average = average.astype(np.float32 if np.dtype(dtype) == np.complex64 else np.float64)
     sampled = live.reshape(ntr)[None, :]
     x = obs.copy()
     y = x
     nf = x.shape[0]
-    k = int(min(rank + 6, L, K))
-    q = np.random.default_rng(0).standard_normal((nf, L, k)) + 0j
+    k = int(min(rank + 4, L, K))
+    q = (np.random.default_rng(0).standard_normal((nf, L, k)) + 0j).astype(dtype)
     a_sched = np.linspace(alpha[0], alpha[1], n_iter)
     ramp_iters = max(ramp * n_iter, 1.0)
     for it in range(n_iter):
         r = rank if ramp <= 0 else int(min(rank, max(1, np.ceil(rank * (it + 1) / ramp_iters))))
         hr, q = _rank_reduce(x[:, index], r, damping, q)
-        y = (average @ hr.reshape(hr.shape[0], L * K).T).T
+        y = np.ascontiguousarray((average @ hr.reshape(hr.shape[0], L * K).T).T)
         a = a_sched[it]
         x = np.where(sampled, a * obs + (1.0 - a) * y, y)
     res = y if denoise else x
     full = np.zeros_like(spec)
     full[:, keep] = res.T
-    return np.fft.irfft(full, ntp, axis=-1)[:, :nt].reshape(block.shape)
+    return np.fft.irfft(full, ntp, axis=-1)[:, :nt].reshape(block.shape).astype(np.float64)
 
 
 def mssa(
@@ -152,7 +161,7 @@ def mssa(
     window: WindowSpec = None,
     freq_band: tuple[float, float] | None = None,
     *,
-    n_iter: int = 40,
+    n_iter: int | None = None,
     alpha: float | tuple[float, float] = 1.0,
     ramp: float = 0.5,
     overlap: WindowSpec = None,
@@ -173,12 +182,12 @@ def mssa(
         truncated SVD.
     window : WindowSpec, optional
         Windows (traces per trace dim, then samples; larger than the data → clipped);
-        default 48 traces × 128 samples (2-D) or 16 × 16 traces × 64 samples (3-D).
+        default 48 traces × 128 samples (2-D) or 32 × 32 traces × 128 samples (3-D).
     freq_band : (float, float), optional
         Frequencies (Hz) processed; the rest is left out (zero at the filled traces).
         Default: every frequency that holds energy.
-    n_iter : int, default 40
-        Reinsertion iterations.
+    n_iter : int, optional
+        Reinsertion iterations; default 40.
     alpha : float or (float, float), default 1
         Reinsertion weight, or its first and last value (linear schedule), in (0, 1].
     ramp : float, default 0.5
@@ -206,6 +215,8 @@ def mssa(
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
         raise param_error(f"rank must be an integer >= 1, got {rank!r}",
                           hint="about the number of dipping events in a window")
+    if n_iter is None:
+        n_iter = 40
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise param_error(f"n_iter must be an integer >= 1, got {n_iter!r}")
     if damping is not None and not (np.isfinite(damping) and damping > 0):
@@ -228,7 +239,7 @@ def mssa(
                               hint=f"the Nyquist frequency is {nyquist:g} Hz")
         band = (lo, hi)
     ntr = len(arrays.trace_dims)
-    default = [48, 128] if ntr == 1 else [16, 16, 64]
+    default = [48, 128] if ntr == 1 else [32, 32, 128]
     sizes, overlaps = resolve_windows(arrays.shape, arrays.dims, window, overlap, default)
     params: dict[str, Any] = dict(rank=int(rank), damping=damping, n_iter=n_iter,
                                   alpha=a_pair, ramp=ramp, freq_band=band, window=sizes,

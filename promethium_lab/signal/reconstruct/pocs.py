@@ -120,7 +120,7 @@ def pocs(
         Spatial zero padding factor (>= 1) of the FFTs; the padding counts as missing.
     window, overlap : WindowSpec, optional
         Windows (traces per trace dim, then samples; larger than the data → clipped) and
-        their overlaps; default 32 traces × 64 samples (2-D) or 16 × 16 traces × 64
+        their overlaps; default 32 traces × 64 samples (2-D) or 32 × 32 traces × 128
         samples (3-D), overlap a quarter of the window.
     n_jobs : int, default 1
         Windows processed in parallel threads.
@@ -151,7 +151,7 @@ def pocs(
     if not (np.isfinite(pad) and pad >= 1.0):
         raise param_error(f"pad must be >= 1, got {pad!r}")
     ntr = len(arrays.trace_dims)
-    default = [32, 64] if ntr == 1 else [16, 16, 64]
+    default = [32, 64] if ntr == 1 else [32, 32, 128]
     sizes, overlaps = resolve_windows(arrays.shape, arrays.dims, window, overlap, default)
     params: dict[str, Any] = dict(n_iter=n_iter, schedule=schedule, p_max=p_max, p_min=p_min,
                                   pad=pad, window=sizes, overlap=overlaps)

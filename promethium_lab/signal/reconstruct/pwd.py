@@ -3,12 +3,13 @@
 Fomel, S. (2002), "Applications of plane-wave destruction filters", *Geophysics* 67(6),
 1946–1960. A plane wave of local slope σ (samples per trace) is annihilated by the
 implicit finite-difference filter ``C(Z_t, Z_x) = B(Z_t) - Z_x B(1/Z_t)``, where ``B`` is
-the maximally flat (Thiran-type) approximation of the fractional shift ``Z_t^σ``: 3 taps
-(``order=1``) or 5 taps (``order=2``). Interpolation has two steps:
+the maximally flat approximation of the fractional shift ``Z_t^σ`` with ``2N + 1`` taps
+(``order`` N = 1, 2 in the paper; 3 and 4 here too, for steeper dips). Interpolation has
+two steps:
 
 1. **Local slopes from the live traces.** Gauss–Newton on ``C(σ) d ≈ 0`` with the
    smoothed division of Fomel's slope estimation, ``Δσ = -S[r r'] / S[r'²]`` (``r`` the
-   destruction residual, ``r'`` its derivative in σ, ``S`` Gaussian smoothing). Only
+   destruction residual, ``r'`` its derivative in σ, ``S`` triangle smoothing). Only
    pairs of *consecutive live traces* enter: a pair ``g`` traces apart uses the filter
    dilated by ``g`` in time (taps ``g`` samples apart), which destroys the shift ``g σ``
    between them — Fomel's treatment of aliased, decimated data, so that regular
@@ -25,6 +26,7 @@ the maximally flat (Thiran-type) approximation of the fractional shift ``Z_t^σ`
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import xarray as xr
-from scipy.ndimage import gaussian_filter, gaussian_filter1d
+from scipy.ndimage import uniform_filter1d
 
 from promethium_lab.signal.reconstruct.windows import (
     WindowSpec,
@@ -44,29 +46,53 @@ from promethium_lab.signal.reconstruct.windows import (
     survey_arrays,
 )
 
-__all__ = ["estimate_slopes", "pwd", "pwd_fill", "pwd_kernel"]
+__all__ = ["ORDERS", "default_rect", "estimate_slopes", "pwd", "pwd_fill", "pwd_kernel"]
 
 _P = np.polynomial.polynomial
-# Coefficient polynomials (ascending powers of σ) of B(Z) for order 1 (B3) and 2 (B5),
-# Fomel (2002), eqs. 13-16.
-_BPOLY = {
-    1: np.array([[2.0, -3.0, 1.0], [8.0, 0.0, -2.0], [2.0, 3.0, 1.0]]) / 12.0,
-    2: np.array([
-        [24.0, -50.0, 35.0, -10.0, 1.0],
-        [384.0, -320.0, 40.0, 20.0, -4.0],
-        [864.0, 0.0, -150.0, 0.0, 6.0],
-        [384.0, 320.0, 40.0, -20.0, -4.0],
-        [24.0, 50.0, 35.0, 10.0, 1.0],
-    ]) / 1680.0,
-}
-_BDPOLY = {k: np.array([_P.polyder(c) for c in v]) for k, v in _BPOLY.items()}
+#: Supported PWD filter orders (filter length ``2 * order + 1``).
+ORDERS = (1, 2, 3, 4)
+
+
+def _bpoly(order: int) -> np.ndarray:
+    """Coefficient polynomials (ascending powers of σ) of the maximally flat filter
+    ``B(Z) = Σ_k b_k(σ) Z^k``, ``k = -N..N`` (Fomel 2002, eqs. 13-16 for N = 1, 2):
+    ``b_k = (2N)!² / ((4N)! (N+k)! (N-k)!) Π_{j=N+k+1}^{2N} (j - σ) Π_{j=N-k+1}^{2N} (j + σ)``.
+    """
+    n = order
+    out = np.zeros((2 * n + 1, 2 * n + 1))
+    for i, k in enumerate(range(-n, n + 1)):
+        minus = list(range(n + k + 1, 2 * n + 1))
+        plus = list(range(n - k + 1, 2 * n + 1))
+        roots = [float(j) for j in minus] + [-float(j) for j in plus]
+        poly = _P.polyfromroots(roots) if roots else np.ones(1)
+        c = (math.factorial(2 * n) ** 2
+             / (math.factorial(4 * n) * math.factorial(n + k) * math.factorial(n - k)))
+        out[i, : poly.size] = c * (-1) ** len(minus) * poly
+    return out
+
+
+_BPOLY = {n: _bpoly(n) for n in ORDERS}
+_BDPOLY = {n: np.array([_P.polyder(c) for c in v]) for n, v in _BPOLY.items()}
 #: Largest |slope| (samples per trace) the filter of each order is trusted with.
-_SMAX = {1: 2.0, 2: 3.5}
+_SMAX = {n: n + 1.5 for n in ORDERS}
 
 
-def _coefs(s: np.ndarray, order: int, deriv: bool = False) -> list[np.ndarray]:
+def default_rect(n_trace_dims: int) -> tuple[float, ...]:
+    """Default triangle smoothing radii of the slope estimation: 15 traces and 40 samples
+    for sections, 5 × 5 traces and 20 samples for cubes (smoothing over two trace dims
+    gathers as many samples with a smaller radius)."""
+    return (15.0, 40.0) if n_trace_dims == 1 else (5.0,) * n_trace_dims + (20.0,)
+
+
+def _coefs(s: np.ndarray, order: int, deriv: bool = False) -> np.ndarray:
+    """Filter taps ``b_k(σ)`` (or their σ-derivatives), shape ``(2 * order + 1, *s.shape)``."""
     table = _BDPOLY[order] if deriv else _BPOLY[order]
-    return [_P.polyval(s, c) for c in table]
+    s = np.asarray(s, dtype=np.float64)
+    powers = np.empty((table.shape[1], *s.shape))
+    powers[0] = 1.0
+    for j in range(1, table.shape[1]):
+        powers[j] = powers[j - 1] * s
+    return np.tensordot(table, powers, axes=1)
 
 
 def _shift_t(a: np.ndarray, k: int) -> np.ndarray:
@@ -122,11 +148,33 @@ def _pair_terms(
     return num, den
 
 
-def _fill_along(s: np.ndarray, ok: np.ndarray) -> np.ndarray:
+def _triangle(a: np.ndarray, radius: Sequence[float]) -> np.ndarray:
+    """Triangle smoothing (two box filters of length ``radius`` per axis; Fomel's
+    shaping smoother), O(n) whatever the radius; ``radius <= 1`` leaves an axis alone."""
+    out = a
+    for ax, r in enumerate(radius):
+        n = round(r)
+        if n > 1:
+            out = uniform_filter1d(out, n, axis=ax, mode="nearest")
+            out = uniform_filter1d(out, n, axis=ax, mode="nearest")
+    return out
+
+
+def _lowpass(a: np.ndarray, radius: float) -> np.ndarray:
+    """Triangle low-pass along time (the last axis)."""
+    n = round(radius)
+    if n <= 1:
+        return a
+    out = uniform_filter1d(a, n, axis=-1, mode="constant")
+    return uniform_filter1d(out, n, axis=-1, mode="constant")
+
+
+def _fill_along(s: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace ``s`` where ``ok`` is False by linear interpolation along axis 0 (nearest
-    beyond the ends); columns with nothing ok are set to 0."""
+    beyond the ends). Returns the new values and where they are now defined (columns
+    with nothing ok are left as they are and stay undefined)."""
     if ok.all():
-        return s
+        return s, ok
     n = s.shape[0]
     idx = np.arange(n).reshape((n,) + (1,) * (s.ndim - 1))
     left = np.maximum.accumulate(np.where(ok, idx, -1), axis=0)
@@ -138,8 +186,19 @@ def _fill_along(s: np.ndarray, ok: np.ndarray) -> np.ndarray:
     span = np.maximum(ri - li, 1)
     wr = np.clip((idx - li) / span, 0, 1)
     both = (1 - wr) * sl + wr * sr
-    out = np.where(has_l & has_r, both, np.where(has_l, sl, np.where(has_r, sr, 0.0)))
-    return np.where(ok, s, out)
+    out = np.where(has_l & has_r, both, np.where(has_l, sl, np.where(has_r, sr, s)))
+    return np.where(ok, s, out), ok | has_l | has_r
+
+
+def _fill_slopes(s: np.ndarray, ok: np.ndarray, n_trace_axes: int) -> np.ndarray:
+    """Fill undefined slopes along the slope axis (0) first, then along the other trace
+    axes (3-D: whole columns with no informed slope, e.g. missing crosslines); 0 where
+    nothing at all is informed."""
+    s, ok = _fill_along(s, ok)
+    for ax in range(1, n_trace_axes):
+        moved, ok_m = _fill_along(np.moveaxis(s, ax, 0), np.moveaxis(ok, ax, 0))
+        s, ok = np.moveaxis(moved, 0, ax), np.moveaxis(ok_m, 0, ax)
+    return np.where(ok, s, 0.0)
 
 
 def estimate_slopes(
@@ -148,10 +207,10 @@ def estimate_slopes(
     *,
     axis: int = 0,
     order: int = 2,
-    rect: Sequence[float] = (3.0, 3.0, 6.0),
+    rect: Sequence[float] | None = None,
     n_iter: int = 8,
     gmax: int = 3,
-    lowpass: Sequence[float] = (2.0, 1.0),
+    lowpass: Sequence[float] = (5.0, 3.0),
     eps: float = 0.01,
     s0: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -169,16 +228,17 @@ def estimate_slopes(
         Live traces over the trace dims.
     axis : int
         Trace axis of the slopes.
-    order : {1, 2}
-        PWD filter order (3 or 5 taps).
-    rect : sequence of float
-        Gaussian smoothing radii (σ) in traces per trace dim, then samples in time.
+    order : {1, 2, 3, 4}
+        PWD filter order (``2 * order + 1`` taps).
+    rect : sequence of float, optional
+        Triangle smoothing radii in traces per trace dim, then samples in time;
+        default :func:`default_rect`.
     n_iter : int
         Gauss-Newton iterations.
     gmax : int
         Largest separation (traces) of a live pair that informs the slopes.
     lowpass : sequence of float
-        Gaussian low-pass σ (samples) of the first iterations, two iterations each.
+        Triangle low-pass radii (samples) of the first iterations, two iterations each.
     eps : float
         Stabilisation of the division, relative to the mean denominator.
     s0 : ndarray, optional
@@ -194,21 +254,21 @@ def estimate_slopes(
     live = np.moveaxis(np.asarray(mask, dtype=bool), axis, 0)
     shape = (d.shape[0] - 1, *d.shape[1:])
     s = np.zeros(shape) if s0 is None else np.moveaxis(np.asarray(s0, float), axis, 0).copy()
-    rect_m = list(rect)
+    rect_m = list(default_rect(d.ndim - 1) if rect is None else rect)
     rect_m.insert(0, rect_m.pop(axis))
     smax = _SMAX[order]
     schedule = [lp for lp in lowpass for _ in range(2)][:n_iter]
     schedule += [0.0] * (n_iter - len(schedule))
     den_s = np.zeros(shape)
     for lp in schedule:
-        dd = gaussian_filter1d(d, lp, axis=-1) if lp > 0 else d
+        dd = _lowpass(d, lp) if lp > 1 else d
         num, den = _pair_terms(dd, live, s, order, gmax)
-        num_s = gaussian_filter(num, rect_m, mode="nearest")
-        den_s = gaussian_filter(den, rect_m, mode="nearest")
+        num_s = _triangle(num, rect_m)
+        den_s = _triangle(den, rect_m)
         s = np.clip(s - num_s / (den_s + eps * max(den_s.mean(), 1e-30)), -smax, smax)
     # where no live pair informed the slope (wide gaps), interpolate along the axis
     informed = den_s > 1e-3 * max(den_s.mean(), 1e-30)
-    s = _fill_along(s, informed)
+    s = _fill_slopes(s, informed, d.ndim - 1)
     return np.moveaxis(s, 0, axis)
 
 
@@ -309,7 +369,7 @@ def pwd_kernel(
     """PWD interpolation of one window: slopes along every trace axis, then the fill."""
     ntr = block.ndim - 1
     if rect is None:
-        rect = (3.0,) * ntr + (6.0,)
+        rect = default_rect(ntr)
     slopes: list[np.ndarray | None] = []
     for a in range(ntr):
         if block.shape[a] < 2:
@@ -333,7 +393,7 @@ def pwd_kernel(
 def pwd(
     ds: xr.Dataset,
     *,
-    order: int = 2,
+    order: int | None = None,
     rect: Sequence[float] | None = None,
     n_iter: int = 8,
     gmax: int = 3,
@@ -350,11 +410,15 @@ def pwd(
     ds : xarray.Dataset
         Survey with ``amplitude`` (trace dims..., time) and ``trace_mask`` (True = live);
         one trace dim (section) or two (cube).
-    order : {1, 2}, default 2
-        PWD filter order: 3-tap (1) or 5-tap (2) maximally flat fractional-shift filter.
+    order : {1, 2, 3, 4}, optional
+        PWD filter order: a ``2 * order + 1``-tap maximally flat fractional-shift
+        filter, accurate for slopes up to about ``order + 1.5`` samples per trace.
+        Default 2 for sections and 1 for cubes (3-tap filters keep the 3-D system sparse
+        and were as accurate on the test cubes).
     rect : sequence of float, optional
-        Gaussian smoothing radii of the slope estimation, in traces per trace dim then in
-        samples; default 3 traces and 6 samples.
+        Triangle smoothing radii of the slope estimation (Fomel's ``rect``), in traces
+        per trace dim then in samples; default 15 traces and 40 samples for sections,
+        5 × 5 traces and 20 samples for cubes.
     n_iter : int, default 8
         Gauss-Newton iterations of the slope estimation.
     gmax : int, default 3
@@ -385,13 +449,18 @@ def pwd(
     """
     started = time.perf_counter()
     arrays = survey_arrays(ds)
-    if order not in (1, 2):
-        raise param_error(f"order must be 1 or 2, got {order!r}",
-                          hint="1: 3-tap, 2: 5-tap plane-wave destructor")
     ntr = len(arrays.trace_dims)
+    if order is None:
+        order = 2 if ntr == 1 else 1
+    if isinstance(order, bool) or order not in ORDERS:
+        raise param_error(f"order must be one of {ORDERS}, got {order!r}",
+                          hint="filter length 2 * order + 1; higher orders follow steeper dips")
     if rect is None:
-        rect = (3.0,) * ntr + (6.0,)
-    rect = tuple(float(r) for r in rect)
+        rect = default_rect(ntr)
+    try:
+        rect = tuple(float(r) for r in rect)
+    except (TypeError, ValueError) as exc:
+        raise param_error(f"rect must be a sequence of radii, got {rect!r}") from exc
     if len(rect) != ntr + 1 or any(not np.isfinite(r) or r < 0 for r in rect):
         raise param_error(f"rect must hold {ntr + 1} non-negative radii "
                           f"(trace dims then time), got {rect}")

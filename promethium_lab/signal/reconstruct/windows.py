@@ -14,7 +14,8 @@ Window sizes are in samples along ``time`` and in traces along the trace dims. A
 larger than the data along a dim is **clipped** to the data (one window spans that dim):
 it is not an error, because "at least this large" is what a user asking for a big window
 means. A window smaller than 2, a negative overlap or an overlap not smaller than the
-window is an ``INVALID_PARAMETER`` error.
+window is an ``INVALID_PARAMETER`` error. Windows without a live trace are skipped, so
+the windows must be wider than the widest gap (the middle of a wider gap stays 0).
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def resolve_windows(
             w = n if w0 is None else w0
         w = min(_check_int(f"window[{d!r}]", w, 2), n)
         if o is None:
-            o = 0 if w >= n else int(round(default_overlap * w))
+            o = 0 if w >= n else round(default_overlap * w)
         o = _check_int(f"overlap[{d!r}]", o, 0)
         if o >= w and w < n:
             raise param_error(f"overlap[{d!r}]={o} must be smaller than the window ({w})")

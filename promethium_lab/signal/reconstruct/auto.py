@@ -1,0 +1,309 @@
+"""One entry for every reconstruction method, and an ``auto`` choice among them.
+
+``auto`` first reads the sampling pattern of the ``trace_mask`` (missing fraction, longest
+gap, regular decimation), then runs a cheap blind test (cross-validation on held-out live
+traces, Stone (1974), "Cross-validatory choice and assessment of statistical
+predictions", *J. R. Stat. Soc. B* 36): in a sub-window of the survey it hides live traces
+(two random folds of a fifth of the live traces each), reconstructs them with each
+candidate and keeps the method with the best SNR over the hidden traces. (Held-out gaps
+mimicking a gap pattern were tried and dropped: two gaps rank the methods by where they
+fall, not by how well a method models the data.) Regular decimation (every n-th line
+missing) goes to PWD without a test: it is the one method whose slope estimation sees
+through the aliasing (a blind test would have to decimate further and alias everything).
+The winner then runs on the whole survey with its defaults.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from promethium_lab.signal.reconstruct.interp import linear, nearest, sinc
+from promethium_lab.signal.reconstruct.mssa import mssa
+from promethium_lab.signal.reconstruct.pocs import pocs
+from promethium_lab.signal.reconstruct.pwd import pwd
+from promethium_lab.signal.reconstruct.windows import param_error, survey_arrays
+
+__all__ = ["AUTO_CANDIDATES", "METHODS", "describe_mask", "reconstruct"]
+
+
+def _mssa_default(ds: xr.Dataset, rank: int | None = None, **params: Any) -> xr.Dataset:
+    """MSSA with a default rank when none is given: 6 for sections, 4 for cubes."""
+    if rank is None:
+        rank = 6 if ds["trace_mask"].ndim == 1 else 4
+    return mssa(ds, rank, **params)
+
+
+#: Method name -> function ``f(ds, **params) -> Dataset``.
+METHODS: dict[str, Callable[..., xr.Dataset]] = {
+    "pwd": pwd,
+    "mssa": _mssa_default,
+    "pocs": pocs,
+    "linear": linear,
+    "nearest": nearest,
+    "sinc": sinc,
+}
+
+#: Methods ``auto`` tries, in order of preference on ties.
+AUTO_CANDIDATES: tuple[str, ...] = ("pwd", "mssa", "pocs", "linear")
+
+
+def _runs(line: np.ndarray) -> list[int]:
+    """Lengths of the runs of False in a boolean line."""
+    out, n = [], 0
+    for v in line:
+        if v:
+            if n:
+                out.append(n)
+            n = 0
+        else:
+            n += 1
+    if n:
+        out.append(n)
+    return out
+
+
+def describe_mask(mask: np.ndarray) -> dict[str, Any]:
+    """The sampling pattern of a live-trace mask.
+
+    Returns
+    -------
+    dict
+        ``missing_fraction``; ``max_gap`` (longest run of absent traces along any trace
+        dim); ``regular`` (the absent traces are whole lines at a fixed step along one
+        dim, e.g. every second trace) with ``regular_axis`` and ``regular_step``;
+        ``pattern``: ``"complete"``, ``"regular"``, ``"gap"`` (a run of 4 or more absent
+        traces holds most of them) or ``"random"``.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    missing = ~mask
+    info: dict[str, Any] = {"missing_fraction": float(missing.mean()), "max_gap": 0,
+                            "regular": False, "regular_axis": None, "regular_step": None}
+    if not missing.any():
+        info["pattern"] = "complete"
+        return info
+    longest, in_long = 0, 0
+    for a in range(mask.ndim):
+        lines = np.moveaxis(mask, a, -1).reshape(-1, mask.shape[a])
+        for line in lines:
+            runs = _runs(line)
+            if runs:
+                longest = max(longest, max(runs))
+                in_long = max(in_long, sum(r for r in runs if r >= 4))
+    info["max_gap"] = int(longest)
+    for a in range(mask.ndim):
+        other = tuple(b for b in range(mask.ndim) if b != a)
+        line_missing = missing.all(axis=other) if other else missing
+        line_live = mask.all(axis=other) if other else mask
+        if not (line_missing | line_live).all() or not line_missing.any():
+            continue
+        idx = np.flatnonzero(line_live)
+        if idx.size >= 3:
+            steps = np.diff(idx)
+            if steps.min() == steps.max() and steps[0] >= 2:
+                info.update(regular=True, regular_axis=a, regular_step=int(steps[0]))
+                break
+    if info["regular"]:
+        info["pattern"] = "regular"
+    elif longest >= 4 and in_long >= 0.5 * missing.sum() / max(mask.ndim, 1):
+        info["pattern"] = "gap"
+    else:
+        info["pattern"] = "random"
+    return info
+
+
+def _subwindow(shape: tuple[int, ...], energy: np.ndarray, ntr: int) -> tuple[slice, ...]:
+    """A centred trace window (≤ 64 traces, or 24 × 24) and the most energetic ≤ 256
+    samples: the part of the survey the blind test runs on."""
+    sl: list[slice] = []
+    limit = 64 if ntr == 1 else 24
+    for n in shape[:-1]:
+        w = min(n, limit)
+        start = (n - w) // 2
+        sl.append(slice(start, start + w))
+    nt = shape[-1]
+    wt = min(nt, 256)
+    if wt < nt:
+        c = np.convolve(energy, np.ones(wt), mode="valid")
+        t0 = int(np.argmax(c))
+    else:
+        t0 = 0
+    sl.append(slice(t0, t0 + wt))
+    return tuple(sl)
+
+
+def _holdout(mask: np.ndarray, info: dict[str, Any], rng: np.random.Generator,
+             n_folds: int) -> list[np.ndarray]:
+    """Sets of live traces to hide for the blind test, in the pattern of the absent ones.
+
+    Regular decimation: every other live line along the decimated dim (one fold).
+    Otherwise (random traces or gaps): the live traces split into ``n_folds`` random
+    folds of a fifth of them each. Random folds sample the whole window, so they measure
+    how well a method models this wavefield; held-out gaps were tried and rank the
+    methods by where the gaps happen to fall rather than by the data.
+    """
+    if info["regular"]:
+        a = int(info["regular_axis"])
+        other = tuple(b for b in range(mask.ndim) if b != a)
+        line_live = mask.all(axis=other) if other else mask
+        sel = [slice(None)] * mask.ndim
+        sel[a] = np.flatnonzero(line_live)[1::2]
+        hide = np.zeros_like(mask)
+        hide[tuple(sel)] = True
+        return [hide & mask]
+    folds = []
+    live = rng.permutation(np.flatnonzero(mask))
+    per = max(1, round(0.2 * live.size))
+    for k in range(n_folds):
+        chosen = live[k * per: (k + 1) * per]
+        if chosen.size == 0 or chosen.size >= live.size:
+            break
+        hide = np.zeros_like(mask)
+        hide.flat[chosen] = True
+        folds.append(hide)
+    return folds
+
+
+def _blind_scores(ds: xr.Dataset, candidates: tuple[str, ...], info: dict[str, Any],
+                  seed: int, n_folds: int = 2) -> dict[str, dict[str, float]]:
+    """Blind-test SNR (dB) of each candidate on held-out live traces of a sub-window."""
+    arrays = survey_arrays(ds)
+    data = arrays.data
+    if hasattr(data, "compute"):
+        data = data.compute()
+    data = np.asarray(data, dtype=np.float64)
+    ntr = data.ndim - 1
+    energy = np.sum(data**2, axis=tuple(range(ntr)))
+    sl = _subwindow(data.shape, energy, ntr)
+    sub = data[sl]
+    mask = arrays.mask[sl[:-1]]
+    folds = [h for h in _holdout(mask, info, np.random.default_rng(seed), n_folds)
+             if h.any() and (mask & ~h).any()]
+    if not folds:
+        return {}
+    dims = arrays.dims
+    tests = []
+    for hide in folds:
+        test_mask = mask & ~hide
+        tests.append((hide, xr.Dataset(
+            {"amplitude": (dims, np.where(test_mask[..., None], sub, 0.0).astype(np.float32)),
+             "trace_mask": (dims[:-1], test_mask)},
+            coords={dims[-1]: np.arange(sub.shape[-1]) * arrays.dt_ms},
+        )))
+    scores: dict[str, dict[str, float]] = {}
+    for name in candidates:
+        t0 = time.perf_counter()
+        err = sig = 0.0
+        for hide, test in tests:
+            out = METHODS[name](test)
+            est = np.asarray(out["amplitude"].transpose(*dims).values, dtype=np.float64)
+            truth = sub[hide]
+            err += float(np.sum((truth - est[hide]) ** 2))
+            sig += float(np.sum(truth**2))
+        if err == 0:
+            snr = float("inf")
+        else:
+            snr = float(10 * np.log10(sig / err)) if sig > 0 else float("-inf")
+        scores[name] = {"snr_db": round(snr, 3), "seconds": round(time.perf_counter() - t0, 4)}
+    return scores
+
+
+def reconstruct(ds: xr.Dataset, method: str = "auto", **params: Any) -> xr.Dataset:
+    """Reconstruct a survey's absent traces with ``method``, or let ``auto`` choose.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Survey with ``amplitude`` (trace dims..., time) and ``trace_mask`` (True = live).
+    method : str, default "auto"
+        ``"auto"``, or one of :data:`METHODS`: ``"pwd"`` (plane-wave destruction, Fomel
+        2002), ``"mssa"`` (rank reduction, Oropeza & Sacchi 2011; ``rank`` defaults to
+        6 for sections and 4 for cubes), ``"pocs"`` (Abma & Kabir 2006), ``"linear"``,
+        ``"nearest"``, ``"sinc"``.
+    **params
+        Passed to the method. For ``"auto"``: ``candidates`` (method names to try,
+        default :data:`AUTO_CANDIDATES`) and ``seed`` (of the held-out traces); other
+        keywords go to the chosen method when its signature takes them (the others are
+        listed in ``attrs["reconstruction"]["auto"]["ignored"]``).
+
+    Returns
+    -------
+    xarray.Dataset
+        The filled survey. With ``auto``, ``attrs["reconstruction"]["auto"]`` holds the
+        mask pattern, the blind-test scores and the choice.
+
+    Raises
+    ------
+    PromethiumError
+        ``INVALID_PARAMETER`` for an unknown method, bad parameters or a ``trace_mask``
+        with no live trace.
+    """
+    if not isinstance(method, str) or (method != "auto" and method not in METHODS):
+        raise param_error(f"unknown reconstruction method {method!r}",
+                          hint=f"one of {['auto', *METHODS]}")
+    if method != "auto":
+        _check_params(method, params)
+        return METHODS[method](ds, **params)
+    started = time.perf_counter()
+    candidates = tuple(params.pop("candidates", AUTO_CANDIDATES))
+    seed = params.pop("seed", 0)
+    unknown = [c for c in candidates if c not in METHODS]
+    if not candidates or unknown:
+        raise param_error(f"unknown auto candidates {unknown or candidates!r}",
+                          hint=f"choose among {list(METHODS)}")
+    arrays = survey_arrays(ds)
+    info = describe_mask(arrays.mask)
+    if info["pattern"] == "complete":
+        choice, scores = candidates[0], {}
+    elif info["regular"] and "pwd" in candidates:
+        # only PWD's time-dilated slopes see through the aliasing of regular decimation;
+        # a blind test would have to decimate further and alias everything
+        choice, scores = "pwd", {}
+    else:
+        scores = _blind_scores(ds, candidates, info, int(seed))
+        if scores:
+            choice = max(candidates, key=lambda c: (scores[c]["snr_db"], -candidates.index(c)))
+        else:
+            choice = "pwd" if "pwd" in candidates else candidates[0]
+    accepted = _accepted(choice)
+    kwargs = {k: v for k, v in params.items() if k in accepted}
+    _check_params(choice, kwargs)
+    out = METHODS[choice](ds, **kwargs)
+    rec = dict(out.attrs.get("reconstruction", {}))
+    rec["auto"] = {"chosen": choice, "mask": _plain(info), "blind_test": scores,
+                   "ignored": sorted(set(params) - set(kwargs)),
+                   "seconds": round(time.perf_counter() - started, 6)}
+    rec["method"] = f"auto:{choice}"
+    rec["seconds"] = rec["auto"]["seconds"]
+    out.attrs = {**out.attrs, "reconstruction": rec}
+    return out
+
+
+def _accepted(method: str) -> set[str]:
+    """Keyword parameters ``method`` takes."""
+    fn = mssa if method == "mssa" else METHODS[method]
+    return {p.name for p in list(inspect.signature(fn).parameters.values())[1:]
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _check_params(method: str, params: Mapping[str, Any]) -> None:
+    """``INVALID_PARAMETER`` when ``params`` do not fit the signature of ``method``."""
+    fn, args = METHODS[method], dict(params)
+    if method == "mssa":  # the rank is optional here, required by mssa()
+        fn = mssa
+        args.setdefault("rank", 1)
+    try:
+        inspect.signature(fn).bind(None, **args)
+    except TypeError as exc:
+        raise param_error(f"bad parameters for method {method!r}: {exc}",
+                          hint=f"see help(promethium_lab.signal.reconstruct.{method})"
+                          ) from exc
+
+
+def _plain(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
