@@ -19,7 +19,29 @@ import numpy as np
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 
-__all__ = ["batches", "busy"]
+__all__ = ["batches", "busy", "poll", "started"]
+
+
+def poll(predicate: Any, what: str, deadline: float = 90.0) -> Any:
+    """Call ``predicate`` until it returns something other than None/False.
+
+    ``deadline`` only guards against hanging; it is never a speed assertion.
+    """
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = predicate()
+        if value is not None and value is not False:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def started(log: Path) -> list[int]:
+    """Batch numbers the :func:`batches` workflow started (from its ``log``)."""
+    if not log.exists():
+        return []
+    return [int(line.split()[1]) for line in log.read_text().splitlines()
+            if line.startswith("start")]
 
 
 def busy(seconds: float) -> None:

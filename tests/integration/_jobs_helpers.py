@@ -4,31 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
+
+from promethium_lab.jobs.testing import poll, started
 
 REPO = Path(__file__).resolve().parents[2]
 BATCHES = "promethium_lab.jobs.testing:batches"
 DEADLINE_S = 90  # only a guard against hanging: never a speed assertion
-
-
-def poll(predicate, what: str, deadline: float = DEADLINE_S):
-    """Call ``predicate`` until it returns something other than None/False."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = predicate()
-        if value is not None and value is not False:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def started(log: Path) -> list[int]:
-    """Batch numbers the ``batches`` workflow started (from its log)."""
-    if not log.exists():
-        return []
-    return [int(line.split()[1]) for line in log.read_text().splitlines()
-            if line.startswith("start")]
+__all__ = ["BATCHES", "DEADLINE_S", "REPO", "env_for", "poll", "started"]
 
 
 def env_for(data_dir: Path) -> dict[str, str]:

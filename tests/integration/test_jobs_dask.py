@@ -49,12 +49,10 @@ def executor(cluster):
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("PROMETHIUM_DATA_DIR", str(folder))
-    monkeypatch.setenv("PROMETHIUM_PROGRESS", "0")
+def data_dir(promethium_data_dir):
+    """The private data dir (tests/conftest.py), with the ``batches`` kind registered."""
     register_workflow("batches", BATCHES, outputs=("out",), replace=True)
-    yield folder
+    yield promethium_data_dir
     unregister_workflow("batches")
 
 

@@ -31,14 +31,6 @@ SMALL_BLOCKS = {"chunks": [1, N_XL, NS], "access_patterns": [], "block_mb": 0.00
                 "workers": 1}
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("PROMETHIUM_DATA_DIR", str(folder))
-    monkeypatch.setenv("PROMETHIUM_PROGRESS", "0")
-    return folder
-
-
 @pytest.fixture
 def segy(tmp_path):
     path = tmp_path / "cube.sgy"

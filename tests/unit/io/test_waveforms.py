@@ -1,7 +1,8 @@
-"""Tests of promethium_lab.io.waveforms on the real miniSEED/SAC files in /work/shared/data."""
+"""Tests of promethium_lab.io.waveforms on the real miniSEED/SAC files in ../shared/data."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from itertools import pairwise
@@ -15,7 +16,7 @@ import pytest
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.waveforms import guess_waveform_format, open_waveforms
 
-DATA = Path("/work/shared/data")
+DATA = Path(os.environ.get("PROMETHIUM_TEST_DATA", "/work/shared/data"))
 GAPS = DATA / "BW.BGLD..EHE_gaps.mseed"
 NL = DATA / "NL.HGN.00.BHZ_2003-05-29.mseed"
 THREE = DATA / "GE.APE..BH_3comp.mseed"

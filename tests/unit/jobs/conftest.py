@@ -10,13 +10,10 @@ from promethium_lab.jobs import JobStore, register_workflow, unregister_workflow
 BATCHES = "promethium_lab.jobs.testing:batches"
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    """``PROMETHIUM_DATA_DIR`` → a fresh folder; progress bars off."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("PROMETHIUM_DATA_DIR", str(folder))
-    monkeypatch.setenv("PROMETHIUM_PROGRESS", "0")
-    return folder
+@pytest.fixture
+def data_dir(promethium_data_dir):
+    """The private data dir of this test (see tests/conftest.py)."""
+    return promethium_data_dir
 
 
 @pytest.fixture

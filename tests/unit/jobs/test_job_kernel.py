@@ -21,25 +21,9 @@ from promethium_lab.jobs import (
     submit,
     unregister_workflow,
 )
+from promethium_lab.jobs.testing import poll, started
 
 DEADLINE_S = 60  # only a guard against hanging: never a speed assertion
-
-
-def poll(predicate, what: str, deadline: float = DEADLINE_S):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = predicate()
-        if value is not None and value is not False:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def started(log: Path) -> list[int]:
-    if not log.exists():
-        return []
-    return [int(line.split()[1]) for line in log.read_text().splitlines()
-            if line.startswith("start")]
 
 
 def test_submit_runs_and_records_everything(batches_kind, tmp_path, data_dir):
