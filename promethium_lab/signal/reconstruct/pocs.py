@@ -68,6 +68,8 @@ def pocs_kernel(
     # drop frequencies with no energy: their model stays zero at every threshold
     energy = np.sum(np.abs(spec) ** 2, axis=tuple(range(ntr)))
     keep = energy > 1e-12 * max(float(energy.max()), 1e-300)
+    if not keep.any():  # a window of silence (e.g. above the first arrival): nothing to do
+        return block.copy()
     obs = spec[..., keep]
     tshape = tuple(int(np.ceil(n * pad)) if n > 1 else 1 for n in block.shape[:-1])
     x = np.zeros((*tshape, obs.shape[-1]), dtype=complex)

@@ -256,3 +256,13 @@ def test_all_false_mask_is_an_error(name: str, random50: xr.Dataset) -> None:
 def test_not_a_survey_is_an_error(random50: xr.Dataset) -> None:
     _raises_param(pwd, random50["amplitude"])
     _raises_param(pocs, random50.drop_vars("trace_mask"))
+
+
+def test_pocs_window_of_silence_is_left_as_is():
+    """A window whose live traces are all zero (above the first arrival) must not fail."""
+    from promethium_lab.signal.reconstruct.pocs import pocs_kernel
+
+    block = np.zeros((8, 6, 32))
+    live = np.ones((8, 6), dtype=bool)
+    live[2, 3] = False
+    np.testing.assert_array_equal(pocs_kernel(block, live, n_iter=5), block)

@@ -1,0 +1,115 @@
+"""Reconstruction of Zarr-backed surveys as they grow: time per trace and peak memory.
+
+Writes synthetic 3-D cubes (planar events, Ricker wavelet) with 30 % of the traces removed
+at random as Zarr stores of 1×, 2×, 4× and 8× the base size, then runs
+``workflows.reconstruct(store, out=...)`` store to store on each, in a fresh subprocess, and
+prints seconds per trace and peak RSS. Target (issue 4): time per trace flat (±20 %) from
+1× to 8×, with memory bounded (not growing with the survey).
+
+    python benchmarks/recon_scaling.py --method pocs --inlines 32 --crosslines 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+
+def _write_store(path: Path, n_il: int, n_xl: int, ns: int, seed: int) -> None:
+    from promethium_lab.io.store import write_store
+    from promethium_lab.signal.decimate import decimate
+    from promethium_lab.signal.synthetic import synthetic_cube
+
+    cube = synthetic_cube(n_inline=n_il, n_crossline=n_xl, n_samples=ns, seed=seed)
+    holed = decimate(cube, pattern="random", fraction=0.3, seed=seed)
+    write_store(holed, path, overwrite=True, progress=False)
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from promethium_lab.workflows.reconstruct import reconstruct
+
+    t0 = time.perf_counter()
+    reconstruct(args.store, method=args.method, out=args.out, overwrite=True, blind=False,
+                progress=False)
+    print(json.dumps({"seconds": time.perf_counter() - t0}))
+
+
+def _peak_rss(cmd: list[str]) -> tuple[dict, float]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    peak = 0.0
+    ps = psutil.Process(proc.pid)
+
+    def watch() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            try:
+                rss = sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)])
+                peak = max(peak, rss / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    out, _ = proc.communicate()
+    t.join()
+    if proc.returncode:
+        raise SystemExit(f"worker failed: {' '.join(cmd)}")
+    return json.loads(out.strip().splitlines()[-1]), peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--method", default="pocs")
+    ap.add_argument("--inlines", type=int, default=32, help="inlines of the 1x cube")
+    ap.add_argument("--crosslines", type=int, default=64)
+    ap.add_argument("--samples", type=int, default=256)
+    ap.add_argument("--scales", default="1,2,4,8")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--store", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        _worker(args)
+        return
+    work = Path(tempfile.mkdtemp(prefix="recon_scaling_"))
+    rows = []
+    try:
+        for scale in [int(s) for s in args.scales.split(",")]:
+            n_il = args.inlines * scale
+            store, out = work / f"in{scale}.zarr", work / f"out{scale}.zarr"
+            _write_store(store, n_il, args.crosslines, args.samples, seed=scale)
+            res, peak = _peak_rss([sys.executable, __file__, "--worker", "--store", str(store),
+                                   "--out", str(out), "--method", args.method])
+            traces = n_il * args.crosslines
+            rows.append((scale, traces, res["seconds"], res["seconds"] / traces * 1e3, peak))
+            shutil.rmtree(store)
+            shutil.rmtree(out, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"reconstruct ({args.method}) store to store, {args.inlines}×{args.crosslines}×"
+          f"{args.samples} at 1x, 30 % traces missing")
+    print(f"{'scale':>5} {'traces':>8} {'seconds':>9} {'ms/trace':>9} {'peak RSS MB':>12}")
+    for scale, traces, sec, per, peak in rows:
+        print(f"{scale:>5} {traces:>8} {sec:>9.2f} {per:>9.3f} {peak:>12.0f}")
+    base = rows[0][3]
+    worst = max(abs(r[3] / base - 1) for r in rows)
+    flat = "PASS" if worst <= 0.2 else "FAIL"
+    print(f"{flat}  time per trace flat within ±20 % from 1x to {rows[-1][0]}x: "
+          f"largest deviation {worst:+.0%}")
+    grow = rows[-1][4] / rows[0][4]
+    print(f"info  peak RSS {rows[0][4]:.0f} MB at 1x, {rows[-1][4]:.0f} MB at {rows[-1][0]}x "
+          f"({grow:.2f}x for {rows[-1][0]}x the data)")
+
+
+if __name__ == "__main__":
+    main()
