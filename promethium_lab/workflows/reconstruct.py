@@ -115,11 +115,14 @@ def _choose_method(ds: xr.Dataset, method: str, params: dict[str, Any]) -> tuple
     from promethium_lab.signal.reconstruct import reconstruct as classical
 
     dims = ds["amplitude"].dims[:-1]
-    window = {d: slice(max(0, ds.sizes[d] // 2 - 32), ds.sizes[d] // 2 + 32) for d in dims}
-    sample = ds[["amplitude", "trace_mask"]].isel(window).load()
-    mask = np.asarray(sample["trace_mask"].values, dtype=bool)
-    if mask.all() or not mask.any():
+    if ds["amplitude"].nbytes <= _BLIND_LIMIT:  # small: let auto see the whole survey
         sample = ds[["amplitude", "trace_mask"]].load()
+    else:
+        window = {d: slice(max(0, ds.sizes[d] // 2 - 32), ds.sizes[d] // 2 + 32) for d in dims}
+        sample = ds[["amplitude", "trace_mask"]].isel(window).load()
+        mask = np.asarray(sample["trace_mask"].values, dtype=bool)
+        if mask.all() or not mask.any():
+            sample = ds[["amplitude", "trace_mask"]].load()
     auto_params = {k: params[k] for k in ("candidates", "seed") if k in params}
     res = classical(sample, method="auto", **auto_params)
     info = res.attrs.get("reconstruction", {}).get("auto", {})
