@@ -42,9 +42,9 @@ def read_raw_headers(path: str | Path, endian: str = ">", su: bool = False) -> n
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The real-data directory; tests using it are skipped where it is absent."""
+    """The real-data directory; its absence fails the tests that need it (never a skip)."""
     if not (DATA_DIR / "README.md").is_file():
-        pytest.skip(f"real test data not found in {DATA_DIR}")
+        pytest.fail(f"real test data not found in {DATA_DIR}; set PROMETHIUM_TEST_DATA")
     return DATA_DIR
 
 
