@@ -4,6 +4,7 @@ complete), export, and reconstruct once it exists."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -65,12 +66,14 @@ def probe(workflow: str, *, cancel_at: int, context, **kw):
     from promethium_lab.jobs.registry import load_target
 
     PROBE.update(blocks=0, at_cancel=None)
+    lock = threading.Lock()  # blocks finish on several writer threads
 
     def on_progress(fraction: float, message: str) -> None:
-        PROBE["blocks"] += 1
-        if PROBE["blocks"] == cancel_at:
-            get_job(context.job_id).cancel()
-            PROBE["at_cancel"] = PROBE["blocks"]
+        with lock:
+            PROBE["blocks"] += 1
+            if PROBE["blocks"] == cancel_at:
+                get_job(context.job_id).cancel()
+                PROBE["at_cancel"] = PROBE["blocks"]
         context.progress(fraction, message)
 
     inner = TaskContext(on_progress=on_progress, on_preview=context.preview,

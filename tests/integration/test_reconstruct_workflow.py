@@ -95,7 +95,7 @@ def test_cancel_stops_between_blocks_and_leaves_nothing_complete(tmp_path):
 
     def on_progress(_f: float, _m: str) -> None:
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] >= 2:  # blocks may report from several threads
             event.set()
 
     ctx = TaskContext(on_progress=on_progress, cancel_event=event)
