@@ -48,6 +48,7 @@ from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.ml.device import autocast, resolve_device
 from promethium_lab.ml.models.base import ReconstructionModel
+from promethium_lab.signal.reconstruct.windows import read_block
 
 __all__ = [
     "BLEND_MODES",
@@ -327,10 +328,7 @@ def model_predictor(model: ReconstructionModel,
 
 
 def _read(data: Any, index: tuple[slice, ...]) -> np.ndarray:
-    part = data[index]
-    if hasattr(part, "compute"):
-        part = part.compute()
-    return np.asarray(part, dtype=np.float32)
+    return read_block(data, index, np.float32)
 
 
 class _BlockInferer:

@@ -250,11 +250,15 @@ def taper_weights(n: int, start: int, size: int, overlap: int) -> np.ndarray:
     return w
 
 
-def _read(data: Any, sl: tuple[slice, ...]) -> np.ndarray:
+def read_block(data: Any, sl: tuple[slice, ...], dtype: Any = np.float64) -> np.ndarray:
+    """``data[sl]`` as a numpy array of ``dtype`` (computing it when it is a dask array)."""
     block = data[sl]
     if hasattr(block, "compute"):
         block = block.compute()
-    return np.asarray(block, dtype=np.float64)
+    return np.asarray(block, dtype=dtype)
+
+
+_read = read_block
 
 
 def apply_windowed(
