@@ -48,9 +48,12 @@ def _method_fn(method: str, params: dict[str, Any], context: TaskContext | None)
 
 
 class _BlockReconstructor:
-    """Reconstructs one block of trace cells from a window ``overlap`` traces wider on
-    every side (the margin is computed and dropped, so blocks join without seams of
-    edge effects). Picklable, so blocks can run on Dask workers."""
+    """Reconstructs one block of trace cells. Windowed methods (POCS, MSSA, PWD) get the
+    block plus the whole survey's windows that reach into it (a :class:`BlockGrid`), so
+    blocks come out exactly as one pass over the survey would, and only the windows that
+    straddle block edges are computed twice; other methods get a margin of ``overlap``
+    traces on every side, computed and dropped. Picklable, so blocks can run on Dask
+    workers."""
 
     def __init__(self, ds: xr.Dataset, method: str, params: dict[str, Any], overlap: int,
                  context: TaskContext | None = None) -> None:
@@ -58,26 +61,53 @@ class _BlockReconstructor:
         self.ds = ds[keep]
         self.method, self.params, self.overlap = method, params, overlap
         self.context = context
+        self.windows = _survey_windows(self.ds, method, params)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "context": None}
 
     def __call__(self, sl: tuple[slice, ...]) -> np.ndarray:
+        from promethium_lab.signal.reconstruct.windows import BlockGrid, block_extent
+
         dims = self.ds["amplitude"].dims[:-1]
-        wide = tuple(slice(max(0, s.start - self.overlap),
-                           min(self.ds.sizes[d], s.stop + self.overlap))
-                     for s, d in zip(sl, dims))
+        shape = tuple(self.ds.sizes[d] for d in dims)
+        params = dict(self.params)
+        if self.windows is None:
+            wide = tuple(slice(max(0, s.start - self.overlap), min(n, s.stop + self.overlap))
+                         for s, n in zip(sl, shape))
+        else:
+            sizes, overlaps = self.windows
+            wide = tuple(slice(*block_extent(n, w, o, s.start, s.stop))
+                         for s, n, w, o in zip(sl, shape, sizes, overlaps))
+        crop = tuple(slice(s.start - w.start, s.stop - w.start) for s, w in zip(sl, wide))
+        if self.windows is not None:
+            params["grid"] = BlockGrid(origin=tuple(w.start for w in wide), shape=shape,
+                                       core=crop)
         # synchronous: inside a Dask worker task the default scheduler is the cluster
         window = self.ds.isel(dict(zip(dims, wide))).load(scheduler="synchronous")
-        crop = tuple(slice(s.start - w.start, s.stop - w.start) for s, w in zip(sl, wide))
         mask = np.asarray(window["trace_mask"].values, dtype=bool)
         if mask.all() or not mask.any():  # nothing to fill, or nothing to fill it from
             return np.asarray(window["amplitude"].values[crop], dtype=np.float32)
-        filled = _method_fn(self.method, self.params, None)(window)
+        filled = _method_fn(self.method, params, None)(window)
         out = np.asarray(filled["amplitude"].values[crop], dtype=np.float32)
         if self.context is not None:
             self.context.preview(_section(filled["amplitude"].isel(dict(zip(dims, crop)))))
         return out
+
+
+def _survey_windows(ds: xr.Dataset, method: str,
+                    params: dict[str, Any]) -> tuple[list[int], list[int]] | None:
+    """Window and overlap sizes a windowed classical method uses on the whole survey
+    (trace dims only), or None for the other methods."""
+    from promethium_lab.signal.reconstruct.windows import WINDOW_DEFAULTS, resolve_windows
+
+    defaults = WINDOW_DEFAULTS.get(method, {}).get(ds["trace_mask"].ndim)
+    if defaults is None:
+        return None
+    amp = ds["amplitude"]
+    sizes, overlaps = resolve_windows(amp.shape, amp.dims, params.get("window"),
+                                      params.get("overlap"), defaults)
+    return sizes[:-1], overlaps[:-1]
 
 
 def _preview_from_store(ctx: TaskContext, partial: Path, sl: tuple[slice, ...],

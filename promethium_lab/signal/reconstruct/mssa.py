@@ -31,12 +31,15 @@ import scipy.sparse as sp
 import xarray as xr
 
 from promethium_lab.signal.reconstruct.windows import (
+    WINDOW_DEFAULTS,
+    BlockGrid,
     WindowSpec,
     apply_windowed,
     finish,
     param_error,
     resolve_windows,
     survey_arrays,
+    survey_shape,
 )
 
 __all__ = ["hankel_operator", "mssa", "mssa_kernel"]
@@ -167,6 +170,7 @@ def mssa(
     overlap: WindowSpec = None,
     denoise: bool = False,
     n_jobs: int = 1,
+    grid: BlockGrid | None = None,
 ) -> xr.Dataset:
     """(Damped) MSSA / Cadzow reconstruction (Oropeza & Sacchi, 2011; Huang et al., 2016).
 
@@ -198,6 +202,9 @@ def mssa(
         Also replace the live traces by their rank-reduced version (noise attenuation).
     n_jobs : int, default 1
         Windows processed in parallel threads.
+    grid : BlockGrid, optional
+        ``ds`` is a block of a larger survey (set by ``workflows.reconstruct``): windows
+        follow the whole survey's tiling, so blocks join exactly.
 
     Returns
     -------
@@ -239,8 +246,8 @@ def mssa(
                               hint=f"the Nyquist frequency is {nyquist:g} Hz")
         band = (lo, hi)
     ntr = len(arrays.trace_dims)
-    default = [48, 128] if ntr == 1 else [32, 32, 128]
-    sizes, overlaps = resolve_windows(arrays.shape, arrays.dims, window, overlap, default)
+    sizes, overlaps = resolve_windows(survey_shape(arrays.shape, grid), arrays.dims, window,
+                                      overlap, WINDOW_DEFAULTS["mssa"][ntr])
     params: dict[str, Any] = dict(rank=int(rank), damping=damping, n_iter=n_iter,
                                   alpha=a_pair, ramp=ramp, freq_band=band, window=sizes,
                                   overlap=overlaps, denoise=denoise)
@@ -251,5 +258,6 @@ def mssa(
                            denoise=denoise)
 
     filled = apply_windowed(kernel, arrays.data, arrays.mask, sizes, overlaps, n_jobs=n_jobs,
+                            grid=grid,
                             skip_full=not denoise)
     return finish(ds, arrays, filled, "mssa", params, started, keep_live=not denoise)

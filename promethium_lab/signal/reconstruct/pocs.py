@@ -24,12 +24,15 @@ import numpy as np
 import xarray as xr
 
 from promethium_lab.signal.reconstruct.windows import (
+    WINDOW_DEFAULTS,
+    BlockGrid,
     WindowSpec,
     apply_windowed,
     finish,
     param_error,
     resolve_windows,
     survey_arrays,
+    survey_shape,
 )
 
 __all__ = ["SCHEDULES", "pocs", "pocs_kernel", "threshold_schedule"]
@@ -103,6 +106,7 @@ def pocs(
     window: WindowSpec = None,
     overlap: WindowSpec = None,
     n_jobs: int = 1,
+    grid: BlockGrid | None = None,
 ) -> xr.Dataset:
     """FK / POCS reconstruction of a survey's absent traces (Abma & Kabir, 2006).
 
@@ -126,6 +130,9 @@ def pocs(
         samples (3-D), overlap a quarter of the window.
     n_jobs : int, default 1
         Windows processed in parallel threads.
+    grid : BlockGrid, optional
+        ``ds`` is a block of a larger survey (set by ``workflows.reconstruct``): windows
+        follow the whole survey's tiling, so blocks join exactly.
 
     Returns
     -------
@@ -153,8 +160,8 @@ def pocs(
     if not (np.isfinite(pad) and pad >= 1.0):
         raise param_error(f"pad must be >= 1, got {pad!r}")
     ntr = len(arrays.trace_dims)
-    default = [32, 64] if ntr == 1 else [32, 32, 128]
-    sizes, overlaps = resolve_windows(arrays.shape, arrays.dims, window, overlap, default)
+    sizes, overlaps = resolve_windows(survey_shape(arrays.shape, grid), arrays.dims, window,
+                                      overlap, WINDOW_DEFAULTS["pocs"][ntr])
     params: dict[str, Any] = dict(n_iter=n_iter, schedule=schedule, p_max=p_max, p_min=p_min,
                                   pad=pad, window=sizes, overlap=overlaps)
 
@@ -162,5 +169,6 @@ def pocs(
         return pocs_kernel(block, live, n_iter=n_iter, schedule=schedule, p_max=p_max,
                            p_min=p_min, pad=pad)
 
-    filled = apply_windowed(kernel, arrays.data, arrays.mask, sizes, overlaps, n_jobs=n_jobs)
+    filled = apply_windowed(kernel, arrays.data, arrays.mask, sizes, overlaps, n_jobs=n_jobs,
+                            grid=grid)
     return finish(ds, arrays, filled, "pocs", params, started)

@@ -38,12 +38,15 @@ import xarray as xr
 from scipy.ndimage import uniform_filter1d
 
 from promethium_lab.signal.reconstruct.windows import (
+    WINDOW_DEFAULTS,
+    BlockGrid,
     WindowSpec,
     apply_windowed,
     finish,
     param_error,
     resolve_windows,
     survey_arrays,
+    survey_shape,
 )
 
 __all__ = ["ORDERS", "default_rect", "estimate_slopes", "pwd", "pwd_fill", "pwd_kernel"]
@@ -402,6 +405,7 @@ def pwd(
     window: WindowSpec = None,
     overlap: WindowSpec = None,
     n_jobs: int = 1,
+    grid: BlockGrid | None = None,
 ) -> xr.Dataset:
     """Plane-wave destruction interpolation of a survey's absent traces (Fomel, 2002).
 
@@ -434,6 +438,9 @@ def pwd(
         overlap a quarter of the window.
     n_jobs : int, default 1
         Windows processed in parallel threads.
+    grid : BlockGrid, optional
+        ``ds`` is a block of a larger survey (set by ``workflows.reconstruct``): windows
+        follow the whole survey's tiling, so blocks join exactly.
 
     Returns
     -------
@@ -469,9 +476,8 @@ def pwd(
             raise param_error(f"{name} must be an integer >= {lo}, got {v!r}")
     if not (np.isfinite(eps) and eps >= 0):
         raise param_error(f"eps must be >= 0, got {eps!r}")
-    default = [64] if ntr == 1 else [32, 32]
-    sizes, overlaps = resolve_windows(arrays.shape, arrays.dims, window, overlap,
-                                      [*default, None])
+    sizes, overlaps = resolve_windows(survey_shape(arrays.shape, grid), arrays.dims, window,
+                                      overlap, WINDOW_DEFAULTS["pwd"][ntr])
     params: dict[str, Any] = dict(order=order, rect=rect, n_iter=n_iter, gmax=gmax,
                                   n_outer=n_outer, eps=eps, window=sizes, overlap=overlaps)
 
@@ -479,5 +485,6 @@ def pwd(
         return pwd_kernel(block, live, order=order, rect=rect, n_iter=n_iter, gmax=gmax,
                           n_outer=n_outer, eps=eps)
 
-    filled = apply_windowed(kernel, arrays.data, arrays.mask, sizes, overlaps, n_jobs=n_jobs)
+    filled = apply_windowed(kernel, arrays.data, arrays.mask, sizes, overlaps, n_jobs=n_jobs,
+                            grid=grid)
     return finish(ds, arrays, filled, "pwd", params, started)

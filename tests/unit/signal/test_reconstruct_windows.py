@@ -8,7 +8,9 @@ import xarray as xr
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.signal.reconstruct.windows import (
+    BlockGrid,
     apply_windowed,
+    block_extent,
     finish,
     resolve_windows,
     survey_arrays,
@@ -33,6 +35,39 @@ def test_window_starts_cover_everything(n: int, size: int, overlap: int) -> None
         covered[s: s + size] = True
     assert covered.all()
     assert starts[0] == 0 and starts[-1] + min(size, n) == n
+
+
+@pytest.mark.parametrize("start,stop", [(0, 10), (10, 30), (45, 60), (0, 60), (59, 60)])
+def test_block_extent_holds_every_window_touching_the_block(start: int, stop: int) -> None:
+    lo, hi = block_extent(60, 16, 4, start, stop)
+    for s in window_starts(60, 16, 4):
+        if s < stop and s + 16 > start:
+            assert lo <= s and s + 16 <= hi
+    assert lo <= start and stop <= hi
+
+
+def test_blocks_with_a_grid_reproduce_the_whole_survey() -> None:
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((50, 17, 40))
+    mask = rng.random((50, 17)) > 0.3
+    sizes, overlaps = [12, 8, 16], [3, 2, 4]
+
+    def kernel(b: np.ndarray, m: np.ndarray) -> np.ndarray:  # depends on the whole window
+        return b + b.mean() + m.mean()
+
+    whole = apply_windowed(kernel, data, mask, sizes, overlaps)
+    out = np.empty_like(whole)
+    for a, b in [(0, 7), (7, 23), (23, 50)]:
+        lo, hi = block_extent(50, 12, 3, a, b)
+        grid = BlockGrid(origin=(lo, 0), shape=(50, 17), core=(slice(a - lo, b - lo),
+                                                               slice(0, 17)))
+        part = apply_windowed(kernel, data[lo:hi], mask[lo:hi], sizes, overlaps, grid=grid)
+        out[a:b] = part[a - lo:b - lo]
+    np.testing.assert_allclose(out, whole, rtol=0, atol=1e-12)
+    # a block cut without the windows that reach into it is refused, not blended wrong
+    grid = BlockGrid(origin=(10, 0), shape=(50, 17), core=(slice(0, 10), slice(0, 17)))
+    _raises_param(apply_windowed, kernel, data[10:20], mask[10:20], sizes, overlaps,
+                  grid=grid)
 
 
 def test_taper_weights_positive_and_flat_at_data_edges() -> None:
