@@ -97,7 +97,8 @@ def test_live_traces_untouched_and_record(name: str, random50: xr.Dataset) -> No
     assert out["trace_mask"].values.all()
     np.testing.assert_array_equal(out["input_trace_mask"].values, live)
     rec = out.attrs["reconstruction"]
-    assert rec["method"] == name and rec["seconds"] >= 0 and rec["n_filled"] == (~live).sum()
+    assert rec["method"] == name and rec["n_filled"] == (~live).sum()
+    assert set(rec) >= {"method", "params", "seconds", "n_filled"}
     assert isinstance(rec["params"], dict)
     # the input is not modified
     assert not random50["trace_mask"].values.all()
