@@ -23,8 +23,32 @@ the truth over a small grid of documented options, which favours the anchors):
 - ``pylops-slide``: ``Restriction`` + ``Sliding2D`` of local linear ``Radon2D`` + FISTA
   (same tutorial, ``kind="sliding"``), 2-D only.
 
+Deep rows (the real gather only by default, ``--deep-cases``): for each mask and each deep
+model (``--deep-models unet,autoencoder,pinn``), two rows:
+
+- ``<model>-pretrained``: the shipped weights (``promethium_lab/ml/weights``, trained on
+  synthetic sections only) applied as they are, through
+  :func:`promethium_lab.ml.reconstruct_deep` (sliding-window inference, absent traces
+  filled);
+- ``<model>-finetuned``: the same shipped weights fine-tuned self-supervised on the masked
+  gather itself with :func:`promethium_lab.workflows.train` (live traces hidden and
+  restored; the missing traces are never seen), for a fixed budget of ``--deep-steps``
+  optimizer steps (default 600, 150 with ``--quick``; early stopping off, so the budget is
+  what stops it; the weights with the lowest validation loss are kept), seed
+  ``--deep-seed``, then the same inference.
+
+Each deep row gives the SNR on the missing traces, the SSIM, the training seconds (the
+whole ``workflows.train`` call: data, training, validation, checkpoints, registry save)
+and the inference seconds, and the SNR difference against the best of our classical
+methods and against the best anchor of the same run, then one ``deep best:`` line per
+mask. These rows are informational: no target. Seeds are fixed and Lightning runs
+deterministically, so a rerun gives the same SNRs (not the same seconds). The deep part
+is on by default; ``--no-deep`` leaves it out. torch uses ``--deep-threads`` threads
+(default 1, like every other method here).
+
 Run: ``PYTHONPATH=. python benchmarks/recon_bench.py`` (``--quick`` for a shorter run,
-``--cases section,cube,real``).
+``--cases section,cube,real``; ``--cases real`` takes about 10 min on 2 shared cores,
+about half of it the deep part).
 """
 
 from __future__ import annotations
@@ -292,6 +316,62 @@ def run_case(name: str, ds: xr.Dataset, quick: bool, repeat: int) -> list[dict[s
     return rows
 
 
+# --------------------------------------------------------------------------- deep
+DEEP_MODELS = ("unet", "autoencoder", "pinn")
+DEEP_STEPS, DEEP_STEPS_QUICK = 600, 150
+
+
+def _deep_infer(dec: xr.Dataset, net: Any, repeat: int) -> tuple[xr.Dataset, float]:
+    from promethium_lab.ml import reconstruct_deep
+
+    return _timed(partial(reconstruct_deep, dec, model=net, device="cpu"), repeat)
+
+
+def run_deep(name: str, ds: xr.Dataset, models: list[str], steps: int, seed: int,
+             repeat: int) -> list[dict[str, Any]]:
+    """Deep rows of one case: per mask and model, the shipped weights as they are and the
+    same weights fine-tuned on the masked survey itself for ``steps`` optimizer steps."""
+    import tempfile
+
+    import promethium_lab.ml.train  # noqa: F401  (Lightning imported before any timing)
+    from promethium_lab.ml import registry
+    from promethium_lab.workflows import train
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="recon_bench_deep_") as tmp:
+        for mname, dec in masks_for(ds).items():
+            res: list[dict[str, Any]] = []
+            for model in models:
+                ref = registry.DEFAULT_MODELS[model]
+                try:
+                    net = registry.load(ref)
+                    out, sec = _deep_infer(dec, net, repeat)
+                    snr, q = _score(out, ds, dec)
+                    res.append({"method": f"{model}-pretrained", "snr": snr, "ssim": q,
+                                "train_s": 0.0, "infer_s": sec, "ref": ref})
+                except Exception as exc:  # report and go on with the next row
+                    res.append({"method": f"{model}-pretrained", "error": repr(exc)})
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        t0 = time.perf_counter()
+                        entry = train(dec, model=ref, out=tmp, name=f"{model}-{name}-{mname}",
+                                      max_steps=steps, max_epochs=steps, patience=steps,
+                                      seed=seed, accelerator="cpu")
+                        train_s = time.perf_counter() - t0
+                    out, sec = _deep_infer(dec, entry.load(), repeat)
+                    snr, q = _score(out, ds, dec)
+                    metrics = entry.metadata.get("metrics", {})
+                    res.append({"method": f"{model}-finetuned", "snr": snr, "ssim": q,
+                                "train_s": train_s, "infer_s": sec, "ref": ref,
+                                "steps": metrics.get("global_step"),
+                                "epochs": metrics.get("epochs")})
+                except Exception as exc:
+                    res.append({"method": f"{model}-finetuned", "error": repr(exc)})
+            rows.append({"case": name, "mask": mname, "results": res})
+    return rows
+
+
 def _fmt(v: float, spec: str) -> str:
     return "inf" if math.isinf(v) else format(v, spec)
 
@@ -341,19 +421,111 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def report_deep(deep_rows: list[dict[str, Any]], rows: list[dict[str, Any]], steps: int,
+                seed: int, threads: int) -> list[str]:
+    """The deep table: each row against the best of our classical methods (``vs ours``)
+    and the best anchor (``vs anchor``) on the same case and mask, then ``deep best:``."""
+    lines = [
+        f"deep models (informational, no target): '-pretrained' = shipped weights (synthetic "
+        f"sections) as they are; '-finetuned' = those weights fine-tuned self-supervised on "
+        f"the masked survey itself by workflows.train, {steps} optimizer steps, seed {seed}, "
+        f"CPU, {threads} torch thread(s)",
+    ]
+    head = (f"{'case':8} {'mask':9} {'model':22} {'SNR dB':>7} {'SSIM':>6} {'train s':>8} "
+            f"{'infer s':>8} {'vs ours':>8} {'vs anchor':>9}")
+    lines += [head, "-" * len(head)]
+    summary = []
+    for r in deep_rows:
+        classical = next((c for c in rows if c["case"] == r["case"]
+                          and c["mask"] == r["mask"]), None)
+        ours = [x for x in (classical or {}).get("results", [])
+                if not x["anchor"] and x["method"] != "auto"]
+        anchors = [x for x in (classical or {}).get("results", []) if x["anchor"]]
+        best_c = max(ours, key=lambda x: x["snr"]) if ours else None
+        best_a = max(anchors, key=lambda x: x["snr"]) if anchors else None
+        ok = [x for x in r["results"] if "error" not in x]
+        best_d = max(ok, key=lambda x: x["snr"]) if ok else None
+        for x in r["results"]:
+            tag = "*" if x is best_d else " "
+            if "error" in x:
+                lines.append(f"{r['case']:8} {r['mask']:9} {x['method'] + tag:22} "
+                             f"error: {x['error']}")
+                continue
+            vs_c = _fmt(x["snr"] - best_c["snr"], "+8.2f") if best_c else f"{'-':>8}"
+            vs_a = _fmt(x["snr"] - best_a["snr"], "+9.2f") if best_a else f"{'-':>9}"
+            lines.append(f"{r['case']:8} {r['mask']:9} {x['method'] + tag:22} "
+                         f"{_fmt(x['snr'], '7.2f')} {x['ssim']:6.3f} {x['train_s']:8.2f} "
+                         f"{x['infer_s']:8.3f} {vs_c} {vs_a}")
+        lines.append("")
+        if best_d is None:
+            summary.append(f"deep best: {r['case']}/{r['mask']}: no deep row ran")
+            continue
+        text = (f"deep best: {r['case']}/{r['mask']}: {best_d['method']} "
+                f"{_fmt(best_d['snr'], '.2f')} dB (train {best_d['train_s']:.1f} s + infer "
+                f"{best_d['infer_s']:.3f} s)")
+        if best_c is not None:
+            text += (f" vs classical best {best_c['method']} {_fmt(best_c['snr'], '.2f')} dB "
+                     f"in {best_c['s']:.3f} s ({best_d['snr'] - best_c['snr']:+.2f} dB)")
+        if best_a is not None:
+            text += (f"; vs best anchor {best_a['method']} {_fmt(best_a['snr'], '.2f')} dB "
+                     f"({best_d['snr'] - best_a['snr']:+.2f} dB)")
+        summary.append(text)
+    return lines + summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="section,cube,real")
     parser.add_argument("--quick", action="store_true",
-                        help="one anchor setting each instead of the grid")
+                        help="one anchor setting each instead of the grid; "
+                             f"{DEEP_STEPS_QUICK} fine-tuning steps unless --deep-steps")
     parser.add_argument("--repeat", type=int, default=3,
                         help="timing runs per method (best kept; runs over 2 s once)")
+    parser.add_argument("--deep", action=argparse.BooleanOptionalAction, default=True,
+                        help="deep-model rows (shipped weights, and fine-tuned on the "
+                             "masked survey itself); --no-deep leaves them out")
+    parser.add_argument("--deep-models", default=",".join(DEEP_MODELS),
+                        help="deep models to run (comma-separated)")
+    parser.add_argument("--deep-cases", default="real",
+                        help="cases that get deep rows (2-D: section, real)")
+    parser.add_argument("--deep-steps", type=int, default=None,
+                        help=f"fine-tuning budget in optimizer steps per model and mask "
+                             f"(default {DEEP_STEPS}, {DEEP_STEPS_QUICK} with --quick)")
+    parser.add_argument("--deep-seed", type=int, default=0,
+                        help="seed of the fine-tuning (weights, patches, hidden traces)")
+    parser.add_argument("--deep-threads", type=int, default=1, help="torch threads")
     args = parser.parse_args(argv)
-    rows = []
-    for name in args.cases.split(","):
+    cases = args.cases.split(",")
+    models = [m for m in args.deep_models.split(",") if m]
+    deep_cases = [c for c in args.deep_cases.split(",") if c in cases] if args.deep else []
+    for m in models:
+        if m not in DEEP_MODELS:
+            parser.error(f"unknown deep model {m!r} (one of {', '.join(DEEP_MODELS)})")
+    for c in deep_cases:
+        if c == "cube":
+            parser.error("the shipped deep models are 2-D: --deep-cases takes section, real")
+    steps = args.deep_steps if args.deep_steps is not None else (
+        DEEP_STEPS_QUICK if args.quick else DEEP_STEPS)
+    if steps < 1:
+        parser.error("--deep-steps must be >= 1")
+    rows, deep_rows = [], []
+    deep_s = 0.0
+    for name in cases:
         ds = CASES[name]()
         rows.extend(run_case(name, ds, args.quick, args.repeat))
-    print("\n".join(report(rows)))
+        if name in deep_cases and models:
+            import torch
+
+            torch.set_num_threads(max(1, args.deep_threads))
+            t0 = time.perf_counter()
+            deep_rows.extend(run_deep(name, ds, models, steps, args.deep_seed, args.repeat))
+            deep_s += time.perf_counter() - t0
+    lines = report(rows)
+    if deep_rows:
+        lines += ["", *report_deep(deep_rows, rows, steps, args.deep_seed,
+                                   max(1, args.deep_threads))]
+        lines.append(f"deep part: {deep_s:.0f} s wall in all")
+    print("\n".join(lines))
     return 0
 
 
