@@ -17,7 +17,14 @@ attenuation", *Geophysics* 81(4), V261–V270: the kept singular values are damp
 fitting the holes and speeds convergence.
 
 Rank reduction runs on all the frequencies of a window at once, by a warm-started
-randomized subspace iteration (one power step per reinsertion iteration).
+randomized subspace iteration (one power step per reinsertion iteration). The Hankel
+matrices are never formed: their products with the subspace vectors and the anti-diagonal
+averaging of the rank-reduced matrix are circular (2-D) correlations and convolutions over
+the trace grid, computed with FFTs batched over frequencies and vectors (Korobeynikov
+(2010), "Computation- and space-efficient implementation of SSA", *Statistics and Its
+Interface* 3(3); Gao, J., Sacchi, M. & Chen, X. (2013), "A fast reduced-rank interpolation
+method for prestack seismic volumes that depend on four spatial dimensions", *Geophysics*
+78(1), V21–V30).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.fft as sfft
 import scipy.sparse as sp
 import xarray as xr
 
@@ -78,31 +86,121 @@ def _herm(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.conj(np.swapaxes(a, -1, -2)))
 
 
-def _rank_reduce(h: np.ndarray, rank: int, damping: float | None, q: np.ndarray,
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rank-``rank`` (damped) approximation of a stack of matrices ``(nf, L, K)``.
+class _HankelFFT:
+    """Products with the (block) Hankel matrices of a stack of trace grids, by FFTs.
+
+    With ``H[i, j] = x[i + j]`` (multi-indices over the trace grid of shape ``n``, ``i``
+    over the ``L`` grid ``ls``, ``j`` over the ``K`` grid ``ks``, ``ls + ks - 1 = n``):
+
+    - ``(H v)[i] = Σ_j x[i+j] v[j]`` and ``(Hᴴ u)[j] = Σ_i conj(x[i+j]) u[i]`` are
+      correlations of ``x`` with ``v`` / ``u``;
+    - the anti-diagonal sums of ``Σ_r u_r c_rᵀ`` are ``Σ_r u_r * c_r`` (convolutions).
+
+    All are exact as circular ones over any FFT grid ``N >= n`` (per dim): the wrapped
+    lags never land on the kept indices. Zero-padded inputs and cropped outputs are
+    transformed one axis at a time, skipping the rows that are all zero / not kept.
+    Vectors are laid out ``(..., grid)`` (frequencies, vectors, grid dims), flat grids in
+    C order as in :func:`hankel_operator`.
+    """
+
+    def __init__(self, shape: Sequence[int], workers: int = 1) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.ls = tuple(n // 2 + 1 for n in self.shape)
+        self.ks = tuple(n - lv + 1 for n, lv in zip(self.shape, self.ls))
+        self.nfft = tuple(sfft.next_fast_len(n) for n in self.shape)
+        self.d = len(self.shape)
+        self.workers = workers
+        count = np.ones(1)
+        for lv, kv in zip(self.ls, self.ks):  # anti-diagonal lengths, per dim then outer
+            count = np.multiply.outer(count, np.convolve(np.ones(lv), np.ones(kv)))
+        self.count = count.reshape(self.shape)
+
+    @property
+    def L(self) -> int:
+        return int(np.prod(self.ls))
+
+    @property
+    def K(self) -> int:
+        return int(np.prod(self.ks))
+
+    def pad_fft(self, a: np.ndarray, inverse: bool = False, norm: str = "backward"
+                ) -> np.ndarray:
+        """Transform of ``a (..., *grid)`` zero-padded to the FFT grid (last axis first)."""
+        fn = sfft.ifft if inverse else sfft.fft
+        for ax in range(-1, -self.d - 1, -1):
+            a = fn(a, n=self.nfft[ax], axis=ax, norm=norm, workers=self.workers)
+        return a
+
+    def fft_crop(self, a: np.ndarray, grid: Sequence[int], inverse: bool = False,
+                 norm: str = "backward") -> np.ndarray:
+        """Transform of ``a (..., *nfft)``, cropped to ``grid`` (first grid axis first)."""
+        fn = sfft.ifft if inverse else sfft.fft
+        for ax in range(-self.d, 0):
+            a = fn(a, axis=ax, norm=norm, workers=self.workers,
+                   overwrite_x=True)
+            a = a[(Ellipsis, slice(0, grid[ax]), *([slice(None)] * (-ax - 1)))]
+        return a
+
+    def spectrum(self, x: np.ndarray) -> np.ndarray:
+        """``conj(FFT(x))`` of a stack of trace grids ``(nf, *shape)`` → ``(nf, 1, *nfft)``."""
+        return np.conj(self.pad_fft(x))[:, None]
+
+    def adjoint(self, xs_conj: np.ndarray, u_hat: np.ndarray) -> np.ndarray:
+        """``Hᴴ u`` from ``conj(FFT(x))`` and the FFTs of the ``u`` → ``(..., *ks)``."""
+        return self.fft_crop(xs_conj * u_hat, self.ks, norm="forward")
+
+    def forward(self, xs_conj: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """``H v`` for ``v (nf, k, *ks)`` → ``(nf, k, *ls)``."""
+        v_hat = self.pad_fft(v, inverse=True, norm="forward")  # = FFT(v)[-f]
+        return self.fft_crop(np.conj(xs_conj) * v_hat, self.ls, inverse=True)
+
+    def average(self, u_hat: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Anti-diagonal average of ``Σ_r u_r c_rᵀ`` from the FFTs of the ``u`` ``(nf, r,
+        *nfft)`` and the ``c`` ``(nf, r, *ks)`` → ``(nf, *shape)``."""
+        prod = u_hat * self.pad_fft(c)
+        return self.fft_crop(prod.sum(axis=1), self.shape, inverse=True)
+
+
+def _rank_reduce(hk: _HankelFFT, xs_conj: np.ndarray, rank: int, damping: float | None,
+                 q: np.ndarray, q_hat: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Anti-diagonal average of the rank-``rank`` (damped) approximation of the Hankel
+    matrices of a stack of trace grids (``xs_conj``: :meth:`_HankelFFT.spectrum`).
 
     Randomized subspace iteration (Halko, Martinsson & Tropp (2011), "Finding structure
     with randomness", *SIAM Review* 53(2)) warm-started from the previous call's basis
-    ``q`` ``(nf, L, k)``, one power step per call: across the reinsertion iterations the
-    basis converges while each call costs a few small batched products.
+    ``q`` ``(nf, L, k)`` (``q_hat``: its FFTs, ``(nf, k, *nfft)``), one power step per
+    call: across the reinsertion iterations the basis converges while each call costs a
+    few batched FFTs. Returns the averaged grids ``(nf, *shape)`` and the new basis and
+    its FFTs.
     """
-    y = h @ _herm(_herm(q) @ h)
-    q_next, _ = np.linalg.qr(y)
-    b = _herm(q_next) @ h
+    nf, L, k = q.shape
+    z = hk.adjoint(xs_conj, q_hat)  # Hᴴ q, (nf, k, *ks)
+    y = hk.forward(xs_conj, z).reshape(nf, k, L)  # H Hᴴ q
+    q_next, _ = np.linalg.qr(np.swapaxes(y, -1, -2))
+    q_next_hat = hk.pad_fft(np.ascontiguousarray(np.swapaxes(q_next, -1, -2))
+                            .reshape(nf, k, *hk.ls))
+    b = np.conj(hk.adjoint(xs_conj, q_next_hat)).reshape(nf, k, hk.K)  # = q_nextᴴ H
     w, v = np.linalg.eigh(b @ _herm(b))
     r = min(rank, w.shape[-1])
     v = np.ascontiguousarray(v[..., ::-1])
     s = np.sqrt(np.clip(w[..., ::-1], 0.0, None))
-    u = q_next @ v[..., :r]
-    coef = _herm(v[..., :r]) @ b  # = u^H h
+    # products with at least two rows of vᴴ: with one row, matmul takes the matrix-vector
+    # BLAS path, multithreaded from small sizes on, whose thread hand-offs cost
+    # milliseconds per frequency on a loaded machine
+    rows = max(r, 2)
+    coef = (_herm(v[..., :rows]) @ b)[:, :r]  # = uᴴ H, u = q_next v[:, :r]
     if damping is not None and s.shape[-1] > r:
         sk = s[:, :r]
         nxt = s[:, r:r + 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(sk > 0, 1.0 - (nxt / sk) ** damping, 0.0)
-        coef = coef * np.clip(factor, 0.0, 1.0)[:, :, None]
-    return u @ coef, q_next
+        coef = coef * np.clip(factor, 0.0, 1.0).astype(coef.real.dtype)[:, :, None]
+    # FFT(u_r) = Σ_m FFT(q_next_m) v[m, r]: no transform of u needed
+    vt = np.ascontiguousarray(np.swapaxes(v[..., :rows], -1, -2))
+    u_hat = (vt @ q_next_hat.reshape(nf, k, -1))[:, :r]
+    avg = hk.average(u_hat.reshape(nf, r, *hk.nfft), coef.reshape(nf, r, *hk.ks))
+    return avg, q_next, q_next_hat
 
 
 def mssa_kernel(
@@ -134,26 +232,36 @@ def mssa_kernel(
         keep &= (freqs >= band[0]) & (freqs <= band[1])
     if not keep.any():
         return block.copy()
-    obs = np.ascontiguousarray(spec[:, keep].T, dtype=dtype)  # (nf, traces)
-    index, average, (L, K) = hankel_operator(tshape)
-    average = average.astype(np.float32 if np.dtype(dtype) == np.complex64 else np.float64)
-    sampled = live.reshape(ntr)[None, :]
+    dtype = np.dtype(dtype)
+    obs = np.ascontiguousarray(spec[:, keep].T, dtype=dtype).reshape(-1, *tshape)
+    hk = _HankelFFT(tshape)
+    L, K = hk.L, hk.K
+    inv_count = (1.0 / hk.count).astype(obs.real.dtype)
+    # the 0 Hz (and even-length Nyquist) bins are real, and so stay with explicit Hankel
+    # matrices; the FFT products leave rounding-level imaginary parts there, which the
+    # reinsertion iterations can amplify (unstable off the reals): project them back
+    kept = np.flatnonzero(keep)
+    real_bins = (kept == 0) | ((ntp % 2 == 0) & (kept == ntp // 2))
+    sampled = live.reshape(tshape)[None]
     x = obs.copy()
     y = x
     nf = x.shape[0]
     k = int(min(rank + 4, L, K))
     q = (np.random.default_rng(0).standard_normal((nf, L, k)) + 0j).astype(dtype)
+    q_hat = hk.pad_fft(np.ascontiguousarray(np.swapaxes(q, -1, -2)).reshape(nf, k, *hk.ls))
     a_sched = np.linspace(alpha[0], alpha[1], n_iter)
     ramp_iters = max(ramp * n_iter, 1.0)
     for it in range(n_iter):
         r = rank if ramp <= 0 else int(min(rank, max(1, np.ceil(rank * (it + 1) / ramp_iters))))
-        hr, q = _rank_reduce(x[:, index], r, damping, q)
-        y = np.ascontiguousarray((average @ hr.reshape(hr.shape[0], L * K).T).T)
-        a = a_sched[it]
+        avg, q, q_hat = _rank_reduce(hk, hk.spectrum(x), r, damping, q, q_hat)
+        y = avg * inv_count
+        if real_bins.any():
+            y[real_bins] = y[real_bins].real
+        a = float(a_sched[it])  # a Python float keeps the complex dtype
         x = np.where(sampled, a * obs + (1.0 - a) * y, y)
     res = y if denoise else x
     full = np.zeros_like(spec)
-    full[:, keep] = res.T
+    full[:, keep] = res.reshape(nf, ntr).T
     return np.fft.irfft(full, ntp, axis=-1)[:, :nt].reshape(block.shape).astype(np.float64)
 
 
