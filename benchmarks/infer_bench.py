@@ -10,8 +10,10 @@ two channels ``[samples, live mask]``):
 * ``ours-store``: the survey API, :func:`promethium_lab.ml.infer.infer_survey`, reading the
   section from a Zarr store and writing the result to another one (blocked, bounded
   memory; informative: it includes the Zarr I/O and the halo windows of its blocks);
-* ``model-only``: the model's forward passes on the same number of windows, nothing else
-  (the ceiling any engine can reach).
+* ``model-only``: the model's forward passes on the same windows, stacked into contiguous
+  batches as MONAI does, nothing else (the ceiling of an engine that feeds the model
+  contiguous batches; ours hands CPU batches to :func:`model_predictor`'s predictor
+  channels-last, in which oneDNN convolutions run faster, so it can exceed this).
 
 All use the same model (the shipped ``synthetic-unet`` by default), window (``--patch``),
 overlap, batch size and thread count (``--threads``, default 1: steadiest on a shared
@@ -289,7 +291,7 @@ def main() -> None:
         if "model-only" in results:
             print(f"info  model forward passes alone: "
                   f"{results['model-only']['windows_per_s_median'] / monai_rate:.3f}x "
-                  "MONAI's windows/s (the ceiling of any engine)")
+                  "MONAI's windows/s (the ceiling with contiguous batches)")
         rss = results.get("ours", {}).get("peak_rss_mb")
         if rss:
             print(f"info  ours peak RSS {rss / results['monai']['peak_rss_mb']:.2f}x MONAI's")

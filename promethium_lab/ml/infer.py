@@ -8,8 +8,13 @@ arXiv:2211.02701):
     On an in-memory tensor ``(N, C, *spatial)``: pad → scan interval → dense window grid →
     importance (blending) map → batched windows on ``sw_device`` → weighted accumulation
     on ``device`` → normalisation by the summed weights → crop. The same algorithm as
-    MONAI's (identical window grid and, with ``blend="gaussian"``, identical weights), plus
-    a cancel check and a progress callback between batches.
+    MONAI's (identical window grid and, with ``blend="gaussian"``, identical weights and
+    order of summation), plus a cancel check and a progress callback between batches.
+    Per batch there is no Python loop over windows (one gather from a strided view into a
+    reused batch buffer, one ``index_add_`` into the output on CPU), and on CPU the
+    batches go channels-last to predictors that accept it (:func:`model_predictor`'s):
+    oneDNN convolutions run markedly faster in that layout, and the outputs differ from
+    contiguous batches' by float rounding only.
 
 :func:`infer_survey`
     On a survey whose samples may live in a Zarr store larger than memory: the survey's
@@ -52,6 +57,7 @@ from promethium_lab.signal.reconstruct.windows import read_block
 
 __all__ = [
     "BLEND_MODES",
+    "CHANNELS_LAST_OK",
     "MODES",
     "SlidingWindowInferer",
     "blend_window",
@@ -154,6 +160,54 @@ def _check_overlap(overlap: Sequence[float] | float, nd: int) -> list[float]:
     return [float(o) for o in ov]
 
 
+#: Attribute a predictor sets to True when it takes window batches in any memory format
+#: (its result does not depend on the strides of its input): :func:`model_predictor`'s.
+CHANNELS_LAST_OK = "accepts_channels_last"
+
+
+def _window_format(predictor: Predictor, sw_device: torch.device,
+                   ndim: int) -> torch.memory_format:
+    """Memory format of the window batches handed to ``predictor``.
+
+    Channels-last (``NHWC`` / ``NDHWC``) on CPU for a predictor that declares it accepts
+    any layout (:data:`CHANNELS_LAST_OK`): oneDNN runs convolutions on channels-last input
+    without reordering it to and from its blocked layout at every layer (and max-pooling
+    is much faster in it), and the layout propagates through the network, so the shipped
+    models' forward passes run ~1.3-1.4× faster on one thread. The results differ from a
+    contiguous batch's by float rounding only (~1e-6 relative). Contiguous otherwise: for
+    any other predictor, and on CUDA, as before.
+    """
+    if sw_device.type != "cpu" or not getattr(predictor, CHANNELS_LAST_OK, False):
+        return torch.contiguous_format
+    return {4: torch.channels_last, 5: torch.channels_last_3d}.get(ndim, torch.contiguous_format)
+
+
+class _Scatter:
+    """Adds window-shaped values into a contiguous CPU tensor ``(N, C, *spatial)`` with
+    one ``index_add_`` per batch: flat indices ``base[window] + pattern``. On CPU,
+    ``index_add_`` into a 1-D tensor runs through the indices in order, so the sums are
+    bitwise those of adding the windows one by one in the same order (MONAI's)."""
+
+    def __init__(self, target: torch.Tensor, windows: Sequence[Window],
+                 roi: Sequence[int]) -> None:
+        assert target.is_contiguous() and target.device.type == "cpu"
+        self.flat = target.view(-1)
+        dtype = torch.int32 if target.numel() < 2**31 else torch.int64
+        st = target.stride()
+        self.base = torch.tensor([n * st[0] + sum(sl.start * s for sl, s in zip(sls, st[2:]))
+                                  for n, sls in windows], dtype=dtype)
+        pattern = torch.arange(target.shape[1], dtype=dtype) * st[1]
+        for r, s in zip(roi, st[2:]):
+            pattern = pattern[..., None] + torch.arange(r, dtype=dtype) * s
+        self.pattern = pattern.reshape(1, -1)
+
+    def add(self, b0: int, values: torch.Tensor) -> None:
+        """Add ``values`` ``(k, C, *roi)`` at the windows ``b0 .. b0 + k``."""
+        k = values.shape[0]
+        idx = (self.base[b0:b0 + k, None] + self.pattern).view(-1)
+        self.flat.index_add_(0, idx, values.reshape(-1))
+
+
 def _accumulate(inputs: torch.Tensor, windows: Sequence[Window], predictor: Predictor,
                 weight: torch.Tensor, sw_batch_size: int, *, device: torch.device,
                 sw_device: torch.device, amp: bool = False,
@@ -161,38 +215,81 @@ def _accumulate(inputs: torch.Tensor, windows: Sequence[Window], predictor: Pred
                 should_stop: Callable[[], bool] | None = None,
                 per_item_norm: bool = False,
                 ) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """Weighted sums of the predictions over ``windows`` and the sums of the weights."""
+    """Weighted sums of the predictions over ``windows`` and the sums of the weights.
+
+    Per batch, with no Python loop over its windows: the windows are gathered by one
+    advanced index into a strided (``unfold``) view of ``inputs`` and copied into a batch
+    buffer allocated once in the predictor's memory format (:func:`_window_format`; for
+    CUDA from CPU, a fresh pinned buffer of the caching host allocator, so that an
+    asynchronous copy still in flight is never overwritten); the predictor's output times
+    the blending window goes into a second reused buffer, and is added into the output by
+    one ``index_add_`` (:class:`_Scatter`) when it is summed on CPU, window by window
+    otherwise (CUDA's ``index_add_`` is not deterministic). The weight sums are built the
+    same way. Expects grad mode off (callers run it under ``torch.inference_mode``).
+    """
     spatial = tuple(inputs.shape[2:])
+    roi = tuple(int(r) for r in weight.shape)
     n_items = inputs.shape[0]
+    total = len(windows)
     norm = torch.zeros((n_items if per_item_norm else 1, 1, *spatial), dtype=torch.float32,
                        device=device)
     out: torch.Tensor | None = None
     w_dev = weight.to(device)
-    if not per_item_norm:
-        for _, sl in windows[: len(windows) // n_items if n_items > 1 else len(windows)]:
-            norm[(0, slice(None), *sl)] += w_dev
+    bs = max(1, min(sw_batch_size, total))
+    on_cpu = device.type == "cpu"
+    norm_windows = list(windows) if per_item_norm else \
+        [(0, sl) for _, sl in windows[: total // n_items if n_items > 1 else total]]
+    if on_cpu:
+        scatter_norm = _Scatter(norm, norm_windows, roi)
+        ones = w_dev.expand(bs, 1, *roi)
+        for b0 in range(0, len(norm_windows), bs):
+            scatter_norm.add(b0, ones[: min(bs, len(norm_windows) - b0)])
+    else:
+        for n, sl in norm_windows:
+            norm[(n, slice(None), *sl)] += w_dev
+    scatter: _Scatter | None = None
+    # every window position of ``inputs``, as a view: (N, C, *positions, *roi)
+    view = inputs
+    for d, r in enumerate(roi):
+        view = view.unfold(2 + d, r, 1)
+    starts = torch.tensor([[n, *(sl.start for sl in sls)] for n, sls in windows],
+                          dtype=torch.long).reshape(total, 1 + len(roi)).T.to(inputs.device)
     pin = sw_device.type == "cuda" and inputs.device.type == "cpu"
-    total = len(windows)
-    for b0 in range(0, total, sw_batch_size):
+    shape = (bs, inputs.shape[1], *roi)
+    fmt = _window_format(predictor, sw_device, len(shape))
+    buf = None if pin else torch.empty(shape, dtype=inputs.dtype, device=inputs.device,
+                                       memory_format=fmt)
+    wbuf: torch.Tensor | None = None
+    for b0 in range(0, total, bs):
         if should_stop is not None and should_stop():
             raise _canceled("sliding-window inference")
-        batch = windows[b0:b0 + sw_batch_size]
-        win = torch.stack([inputs[(n, slice(None), *sl)] for n, sl in batch])
-        if pin:
-            win = win.pin_memory()
+        k = min(bs, total - b0)
+        n_idx, *s_idx = starts[:, b0:b0 + k]
+        if pin:  # fresh from the caching host allocator: safe with non_blocking copies
+            win = torch.empty(shape, dtype=inputs.dtype, pin_memory=True)[:k]
+        else:
+            assert buf is not None
+            win = buf[:k]
+        win.copy_(view[(n_idx, slice(None), *s_idx)])
         win = win.to(sw_device, non_blocking=pin)
         with autocast(sw_device, amp):
             pred = predictor(win)
-        pred = pred.float().mul_(weight).to(device)
+        pred = pred.float()
+        if wbuf is None or wbuf.shape[1:] != pred.shape[1:] or wbuf.device != pred.device:
+            wbuf = torch.empty((bs, *pred.shape[1:]), dtype=torch.float32, device=pred.device)
+        pred = torch.mul(pred, weight, out=wbuf[:k]).to(device)
         if out is None:
             out = torch.zeros((n_items, pred.shape[1], *spatial), dtype=torch.float32,
                               device=device)
-        for (n, sl), p in zip(batch, pred):
-            out[(n, slice(None), *sl)] += p
-            if per_item_norm:
-                norm[(n, slice(None), *sl)] += w_dev
+            if on_cpu:
+                scatter = _Scatter(out, windows, roi)
+        if scatter is not None:
+            scatter.add(b0, pred)
+        else:
+            for (n, sl), p in zip(windows[b0:b0 + k], pred):
+                out[(n, slice(None), *sl)] += p
         if on_batch is not None:
-            on_batch(min(b0 + sw_batch_size, total), total)
+            on_batch(b0 + k, total)
     return out, norm
 
 
@@ -222,7 +319,10 @@ def sliding_window_inference(
     sw_batch_size : int
         Windows per predictor call (windows of all ``N`` items are batched together).
     predictor : callable
-        ``(B, C, *roi) -> (B, C_out, *roi)``.
+        ``(B, C, *roi) -> (B, C_out, *roi)``. Gets contiguous batches, or channels-last
+        ones on CPU when it has the attribute ``accepts_channels_last = True``
+        (:data:`CHANNELS_LAST_OK`; :func:`model_predictor`'s predictors of the shipped
+        models do). Its output is not modified.
     overlap : float or sequence of float, default 0.5
         Fraction of a window shared with its neighbour, in ``[0, 1)``.
     blend : {"cosine", "gaussian", "constant"}, default "cosine"
@@ -307,8 +407,17 @@ def model_predictor(model: ReconstructionModel,
                     squeeze_axes: Sequence[int] = ()) -> Predictor:
     """A predictor for windows ``(B, 2, *roi)`` holding ``[x, mask]``: runs
     ``model.reconstruct`` (after squeezing the singleton spatial ``squeeze_axes``, for a
-    2-D model on cube windows) and returns ``(B, 1, *roi)``."""
+    2-D model on cube windows) and returns ``(B, 1, *roi)``.
+
+    The predictor accepts channels-last batches (:data:`CHANNELS_LAST_OK`, so the engine
+    hands it CPU batches in that layout) when the model's class says so with a class
+    attribute ``accepts_channels_last``; by default, the architectures shipped in
+    :mod:`promethium_lab.ml.models` do (convolutions, GroupNorm, pooling and elementwise
+    operations only) and other classes do not."""
     axes = sorted(2 + a for a in squeeze_axes)
+    cls = type(model)
+    layout_agnostic = bool(getattr(cls, CHANNELS_LAST_OK,
+                                   cls.__module__.startswith("promethium_lab.ml.models.")))
 
     def predict(win: torch.Tensor) -> torch.Tensor:
         x, m = win[:, :1], win[:, 1:2]
@@ -319,6 +428,7 @@ def model_predictor(model: ReconstructionModel,
             y = y.unsqueeze(a)
         return y
 
+    setattr(predict, CHANNELS_LAST_OK, layout_agnostic)
     return predict
 
 

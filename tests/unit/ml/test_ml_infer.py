@@ -54,31 +54,90 @@ def test_blend_is_a_partition_of_unity(blend: str, overlap: float) -> None:
     torch.testing.assert_close(out, x, rtol=1e-5, atol=1e-5)
 
 
+def _direct(model, inputs: torch.Tensor) -> torch.Tensor:
+    """A direct forward pass on ``inputs`` laid out channels-last, as the engine hands CPU
+    window batches to :func:`model_predictor`'s predictor."""
+    fmt = torch.channels_last if inputs.ndim == 4 else torch.channels_last_3d
+    inputs = inputs.contiguous(memory_format=fmt)
+    with torch.no_grad():
+        return model.reconstruct(inputs[:, :1], inputs[:, 1:2])
+
+
 def test_same_as_monai_with_the_same_window(tiny) -> None:
     model = tiny("unet", patch=(16, 32))
     pred = model_predictor(model)
+
+    def plain(w: torch.Tensor) -> torch.Tensor:  # no layout flag: contiguous batches
+        return pred(w)
+
     x = torch.randn(2, 2, 50, 90)
     x[:, 1] = (x[:, 1] > 0).float()
     for roi, overlap in (((16, 32), 0.5), ((16, 32), 0.25), ((64, 32), 0.5)):
         with torch.no_grad():
             ref = monai_swi(x, roi, 4, pred, overlap, mode="gaussian")
+        # the same windows, weights and batches as MONAI, summed in the same order
+        same = sliding_window_inference(x, roi, 4, plain, overlap, blend="gaussian")
+        assert same.shape == ref.shape == (2, 1, 50, 90)
+        assert torch.equal(same, ref)
+        # channels-last batches: the same up to float rounding in the convolutions
         ours = sliding_window_inference(x, roi, 4, pred, overlap, blend="gaussian")
-        assert ours.shape == ref.shape == (2, 1, 50, 90)
-        torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+        assert float((ours - ref).abs().max()) <= 2e-5 * float(ref.abs().max())
     assert len(dense_windows((50, 90), (16, 32), 0.5)) == 6 * 5
+
+
+def test_window_batches_layout(tiny) -> None:
+    """CPU batches go channels-last to predictors that accept it, contiguous to others;
+    the predictor's output is neither modified nor kept."""
+    model = tiny("unet", patch=(16, 32))
+    pred = model_predictor(model)
+    assert getattr(pred, infer_mod.CHANNELS_LAST_OK)
+    seen: dict[str, list[bool]] = {"flagged": [], "plain": []}
+    outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def flagged(w: torch.Tensor) -> torch.Tensor:
+        seen["flagged"].append(w.is_contiguous(memory_format=torch.channels_last))
+        return pred(w)
+
+    setattr(flagged, infer_mod.CHANNELS_LAST_OK, True)
+
+    def plain(w: torch.Tensor) -> torch.Tensor:
+        seen["plain"].append(w.is_contiguous())
+        y = pred(w)
+        outputs.append((y, y.clone()))
+        return y
+
+    x = torch.randn(1, 2, 40, 70)
+    x[:, 1] = (x[:, 1] > 0).float()
+    a = sliding_window_inference(x, (16, 32), 3, flagged)
+    b = sliding_window_inference(x, (16, 32), 3, plain)
+    assert seen["flagged"] and all(seen["flagged"])
+    assert seen["plain"] and all(seen["plain"])
+    assert all(torch.equal(y, copy) for y, copy in outputs)
+    assert float((a - b).abs().max()) <= 2e-5 * float(b.abs().max())
+    # cube windows of a 2-D model: channels_last_3d, squeezed by the predictor
+    cube = torch.randn(3, 2, 1, 16, 32)
+    cube[:, 1] = (cube[:, 1] > 0).float()
+    sq = model_predictor(model, (0,))
+    with torch.no_grad():
+        y_cl = sq(cube.contiguous(memory_format=torch.channels_last_3d))
+        y = sq(cube)
+    assert y_cl.shape == y.shape == (3, 1, 1, 16, 32)
+    assert float((y_cl - y).abs().max()) <= 2e-5 * float(y.abs().max())
 
 
 def test_one_window_equals_a_direct_forward_pass(tiny, section) -> None:
     ds = decimate(section.isel(trace=slice(0, 32), time=slice(0, 64)), "random", 0.3, seed=0)
     model = tiny("unet", patch=(32, 64))
     inputs = _inputs(ds)
-    with torch.no_grad():
-        direct = model.reconstruct(inputs[:, :1], inputs[:, 1:2])
+    direct = _direct(model, inputs)
     out = infer_survey(ds, model, mode="denoise", device="cpu")
     np.testing.assert_allclose(out["amplitude"].values, direct[0, 0].numpy(), rtol=1e-5,
                                atol=1e-6)
     engine = sliding_window_inference(inputs, (32, 64), 1, model_predictor(model))
     torch.testing.assert_close(engine, direct, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # the contiguous layout: the same up to float rounding
+        plain = model.reconstruct(inputs[:, :1], inputs[:, 1:2])
+    assert float((engine - plain).abs().max()) <= 2e-5 * float(plain.abs().max())
 
 
 def test_one_window_3d(tiny, cube) -> None:
@@ -86,8 +145,7 @@ def test_one_window_3d(tiny, cube) -> None:
                   "random", 0.3, seed=0)
     model = tiny("unet", spatial_dims=3, patch=(8, 16, 32))
     inputs = _inputs(ds)
-    with torch.no_grad():
-        direct = model.reconstruct(inputs[:, :1], inputs[:, 1:2])
+    direct = _direct(model, inputs)
     out = infer_survey(ds, model, mode="denoise", device="cpu")
     np.testing.assert_allclose(out["amplitude"].values, direct[0, 0].numpy(), rtol=1e-5,
                                atol=1e-6)
