@@ -144,19 +144,49 @@ def _choose_method(ds: xr.Dataset, method: str, params: dict[str, Any]) -> tuple
         return method, {}
     from promethium_lab.signal.reconstruct import reconstruct as classical
 
-    dims = ds["amplitude"].dims[:-1]
-    if ds["amplitude"].nbytes <= _BLIND_LIMIT:  # small: let auto see the whole survey
-        sample = ds[["amplitude", "trace_mask"]].load()
-    else:
-        window = {d: slice(max(0, ds.sizes[d] // 2 - 32), ds.sizes[d] // 2 + 32) for d in dims}
-        sample = ds[["amplitude", "trace_mask"]].isel(window).load()
-        mask = np.asarray(sample["trace_mask"].values, dtype=bool)
-        if mask.all() or not mask.any():
-            sample = ds[["amplitude", "trace_mask"]].load()
     auto_params = {k: params[k] for k in ("candidates", "seed") if k in params}
-    res = classical(sample, method="auto", **auto_params)
+    res = classical(_auto_sample(ds), method="auto", **auto_params)
     info = res.attrs.get("reconstruction", {}).get("auto", {})
     return str(info.get("chosen", "pwd")), info
+
+
+def _auto_sample(ds: xr.Dataset, side: int = 64, n_slices: int = 16) -> xr.Dataset:
+    """What ``auto`` decides on: the whole survey up to 64 MB, else a window of ``side``
+    traces per trace dim that holds both live and absent traces, placed where the live
+    traces carry the most energy (the traces that decide the SNR). The energy comes from
+    ``n_slices`` time slices of the ``fast_time`` copy (cheap: no trace is read whole);
+    without one, or when the samples are lazy and the copy is missing, the window goes
+    to the middle of the survey among the places that hold holes."""
+    from scipy.ndimage import uniform_filter
+
+    keep = ds[["amplitude", "trace_mask"]]
+    amp = ds["amplitude"]
+    if amp.nbytes <= _BLIND_LIMIT:
+        return keep.load()
+    dims = amp.dims[:-1]
+    mask = np.asarray(ds["trace_mask"].transpose(*dims).values, dtype=bool)
+    sizes = [min(side, n) for n in mask.shape]
+    holes = uniform_filter((~mask).astype(np.float64), size=sizes, mode="constant")
+    live = uniform_filter(mask.astype(np.float64), size=sizes, mode="constant")
+    usable = (holes > 0) & (live > 0)
+    if not usable.any():  # holes only where no live trace is near: take any live place
+        usable = live > 0
+    tdim = amp.dims[-1]
+    src = "fast_time" if "fast_time" in ds else ("amplitude" if not amp.chunks else None)
+    if src is not None:
+        idx = np.linspace(0, amp.sizes[tdim] - 1, min(n_slices, amp.sizes[tdim])).astype(int)
+        sl = np.asarray(ds[src].isel({tdim: idx}).transpose(*dims, tdim).values, np.float64)
+        energy = np.where(mask, np.sum(sl**2, axis=-1), 0.0)
+        score = uniform_filter(energy, size=sizes, mode="constant")
+    else:
+        grid = np.indices(mask.shape, dtype=np.float64)
+        score = -sum((g - (n - 1) / 2) ** 2 for g, n in zip(grid, mask.shape))
+    centre = np.unravel_index(int(np.argmax(np.where(usable, score, -np.inf))), mask.shape)
+    window = {}
+    for d, c, w, n in zip(dims, centre, sizes, mask.shape):
+        start = int(min(max(c - w // 2, 0), n - w))
+        window[d] = slice(start, start + w)
+    return keep.isel(window).load()
 
 
 def reconstruct(

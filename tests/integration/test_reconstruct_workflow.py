@@ -103,6 +103,34 @@ def test_windowed_methods_give_the_same_result_block_by_block(tmp_path, method):
     np.testing.assert_allclose(in_memory["amplitude"].values, whole, rtol=0, atol=1e-6)
 
 
+def test_auto_on_a_large_survey_decides_where_the_energy_is(tmp_path, monkeypatch):
+    import importlib
+
+    from promethium_lab.io.store import write_store
+
+    wr = importlib.import_module("promethium_lab.workflows.reconstruct")
+
+    cube = synthetic_cube(n_inline=40, n_crossline=160, n_samples=64, seed=5)
+    amp = cube["amplitude"].values.copy()
+    amp[:, 100:140] *= 50.0  # the strong part of the survey: crosslines 100-139
+    holed = decimate(cube.assign(amplitude=(cube["amplitude"].dims, amp)), pattern="random",
+                     fraction=0.3, seed=6)
+    monkeypatch.setattr(wr, "_BLIND_LIMIT", 2**16)  # "large": over the whole-survey limit
+    store = write_store(holed, tmp_path / "s.zarr", access_patterns=("time",), progress=False)
+    for source in (holed, wr._open(store)):  # in memory, and lazy with a fast_time copy
+        sample = wr._auto_sample(source)
+        xl = np.searchsorted(cube["crossline"].values, sample["crossline"].values)
+        assert sample["amplitude"].shape[:2] == (40, 64)
+        assert xl.min() <= 100 and xl.max() >= 139  # the window covers the strong part
+        live = sample["trace_mask"].values
+        assert live.any() and not live.all()
+    # lazy without a fast_time copy: the middle of the survey, never a full read
+    plain = write_store(holed, tmp_path / "p.zarr", access_patterns=(), progress=False)
+    sample = wr._auto_sample(wr._open(plain))
+    start = int(np.searchsorted(cube["crossline"].values, sample["crossline"].values[0]))
+    assert start in (47, 48)  # centred: (160 - 64) / 2, either side of the middle
+
+
 def test_cancel_stops_between_blocks_and_leaves_nothing_complete(tmp_path):
     cube = synthetic_cube(n_inline=32, n_crossline=16, n_samples=64, seed=1)
     holed = decimate(cube, pattern="random", fraction=0.3, seed=2)
