@@ -14,6 +14,10 @@ Every item is a dict of float32 tensors, each ``(1, *patch)`` or broadcastable t
 ``target``  the recorded samples;
 ``valid``   1 on traces whose target is known (live in the survey; time extent 1).
 
+With ``gain=`` a survey's patches are balanced in time by one curve ``g(t)`` for the whole
+survey (:mod:`promethium_lab.ml.gain`; ``x``, ``target`` are then gained samples), the
+same curve inference applies (:func:`promethium_lab.ml.reconstruct_deep`).
+
 Items are drawn from ``numpy.random.default_rng([seed, epoch, index])``: the same seed,
 epoch and index give the same patch on any worker, in any order. Augmentations (flips of
 trace axes, polarity, amplitude scaling) keep ``x``, ``target`` and the masks aligned.
@@ -36,6 +40,7 @@ import xarray as xr
 from torch.utils.data import Dataset
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.ml.gain import resolve_gain
 from promethium_lab.signal.synthetic import synthetic_cube, synthetic_section
 
 __all__ = [
@@ -107,9 +112,14 @@ def hide_traces(live: np.ndarray, fraction: float, rng: np.random.Generator,
     rng : numpy.random.Generator
     pattern : {"random", "regular", "gap", "mixed"}
         ``"random"``: uniformly without replacement; ``"regular"``: every
-        ``round(1 / fraction)``-th position along a random trace axis (the aliased case);
-        ``"gap"``: one run of consecutive positions along a random trace axis;
-        ``"mixed"``: one of the three at random.
+        ``round(1 / fraction)``-th **live** line along a random trace axis, from a random
+        first one (with ``fraction > 0.5``: all but every ``round(1 / (1 - fraction))``-th
+        live line), so that on a regularly decimated survey, whose live traces are every
+        ``k``-th position already, the hidden ones are every other live trace (the
+        survey's own decimation, once more) rather than absent positions or all of them
+        (the aliased case); a line is a position along the axis (a whole line of a cube
+        patch) with at least one live trace; ``"gap"``: one run of consecutive positions
+        along a random trace axis; ``"mixed"``: one of the three at random.
 
     Returns
     -------
@@ -137,9 +147,17 @@ def hide_traces(live: np.ndarray, fraction: float, rng: np.random.Generator,
         k = min(max(1, round(fraction * n_live)), n_live - 1)
         hidden.flat[rng.choice(np.flatnonzero(live), size=k, replace=False)] = True
     elif pattern == "regular":
-        step = max(2, round(1.0 / fraction))
-        offset = int(rng.integers(step))
-        pos = (np.arange(n) - offset) % step == 0
+        # positions along the axis that hold a live trace (a live line of a cube patch)
+        other = tuple(a for a in range(live.ndim) if a != axis)
+        lines = np.flatnonzero(live.any(axis=other) if other else live)
+        if fraction <= 0.5:  # hide every step-th live line
+            step = max(2, round(1.0 / fraction))
+            chosen = (np.arange(lines.size) - int(rng.integers(step))) % step == 0
+        else:  # keep every step-th live line, hide the others
+            step = max(2, round(1.0 / (1.0 - fraction)))
+            chosen = (np.arange(lines.size) - int(rng.integers(step))) % step != 0
+        pos = np.zeros(n, dtype=bool)
+        pos[lines[chosen]] = True
         hidden = np.broadcast_to(pos.reshape(shape), live.shape) & live
     else:
         width = min(max(1, round(fraction * n)), max(1, n - 1))
@@ -286,6 +304,12 @@ class SurveyPatches(_PatchDataset):
         Fraction of live traces a patch should have (up to 8 tries, else the best).
     line_dim : str, optional
         Trace dim of 2-D patches on multi-trace-dim surveys.
+    gain : "auto", None or array, default None
+        Time-variant gain applied to every patch (:mod:`promethium_lab.ml.gain`):
+        ``"auto"`` computes the survey's curve (:func:`~promethium_lab.ml.gain.gain_curve`,
+        once, from a sample of live traces), an array of one value per time sample is used
+        as it is (pass the same curve to the training and validation datasets, and to
+        inference), None leaves the samples raw. The curve is ``self.gain_curve``.
     seed : int, default 0
     """
 
@@ -293,7 +317,7 @@ class SurveyPatches(_PatchDataset):
                  n_patches: int = 256, *, hide_fraction: float | Sequence[float] = (0.2, 0.5),
                  hide_pattern: str = "mixed", augment: bool | dict[str, Any] = True,
                  noise: float = 0.0, min_live: float = 0.5, line_dim: str | None = None,
-                 seed: int = 0) -> None:
+                 gain: Any = None, seed: int = 0) -> None:
         super().__init__(patch, n_patches, hide_fraction=hide_fraction,
                          hide_pattern=hide_pattern, augment=augment, noise=noise, seed=seed)
         ds = resolve_survey(source)
@@ -315,6 +339,7 @@ class SurveyPatches(_PatchDataset):
                          hint=f"one of {list(self.trace_dims)}")
         self.line_dim = line_dim
         self.min_live = float(min_live)
+        self.gain_curve = resolve_gain(gain, ds, self.shape[-1])
 
     def window(self, index: int) -> tuple[tuple[slice | int, ...], np.random.Generator]:
         """Where item ``index`` of the current epoch is cut: an index into
@@ -360,6 +385,8 @@ class SurveyPatches(_PatchDataset):
         samples = _read(self.data, where)
         valid = self.live[where[:-1]].copy()
         samples = np.where(valid[..., None], samples, np.float32(0))
+        if self.gain_curve is not None:
+            samples = samples * self.gain_curve[where[-1]]
         if not np.isfinite(samples).all():
             raise PromethiumError(ErrorCode.BAD_DATA,
                                   f"the survey has NaN or infinite samples in {where}",

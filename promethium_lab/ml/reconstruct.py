@@ -4,19 +4,31 @@
 pretrained U-Net shipped in the package; ``model=`` names another registered model (or
 a path, or a model object), ``mode="denoise"`` replaces every sample with the network's
 output. See :func:`promethium_lab.ml.infer.infer_survey` for the inference parameters.
+
+With a gain (``gain="auto"``, or by default when the model was trained with one:
+``workflows.train`` records it as ``training.gain``) the survey is balanced in time by
+:mod:`promethium_lab.ml.gain` before the network (one curve ``g(t)`` from the survey's live
+traces, the same for every trace) and the gain is removed after it; live traces come back
+exactly as they were.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import threading
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from promethium_lab.core.context import TaskContext
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.ml import registry
+from promethium_lab.ml.data import resolve_survey
+from promethium_lab.ml.gain import gain_record, resolve_gain
 from promethium_lab.ml.infer import infer_survey
 from promethium_lab.ml.models.base import ReconstructionModel
 
@@ -60,6 +72,7 @@ def reconstruct_deep(
     *,
     device: str = "auto",
     root: str | os.PathLike | None = None,
+    gain: Any = "model",
     **infer_params: Any,
 ) -> xr.Dataset:
     """Reconstruct a survey with a deep model by sliding-window inference.
@@ -82,6 +95,15 @@ def reconstruct_deep(
         ``"cpu"``, ``"cuda"`` (``NO_GPU`` without one) or ``"auto"``.
     root : path, optional
         Registry directory for named models (default the user's).
+    gain : "model", "auto", None or array, default "model"
+        Time-variant gain applied before the network and removed after it; ``"model"``:
+        the model's own (``"auto"`` if it was trained with a gain, else none)
+        (:mod:`promethium_lab.ml.gain`): ``"auto"`` computes the survey's curve
+        (:func:`~promethium_lab.ml.gain.gain_curve`) from a sample of its live traces; an
+        array of one value per time sample is used as it is (compute it once with
+        ``gain_curve`` and pass it to every block when a large survey is reconstructed
+        block by block, so all blocks share it); None runs the network on raw samples.
+        Recorded in ``attrs["reconstruction"]["params"]["gain"]``.
     **infer_params
         ``patch``, ``overlap`` (0.5), ``batch_size`` (16), ``blend`` ("cosine"), ``amp``,
         ``line_dim``, ``block_mb`` (32), ``out`` (a Zarr store to write), ``overwrite``.
@@ -107,6 +129,77 @@ def reconstruct_deep(
         raise PromethiumError(ErrorCode.INVALID_PARAMETER,
                               f"unknown inference parameter(s) {unknown}",
                               hint=f"known: {list(_INFER_KEYS)}")
+    net, ref = _resolve_model(model, method, root)
+    survey = resolve_survey(ds)
+    if isinstance(gain, str) and gain == "model":
+        gain = _trained_gain(net)
+    curve = resolve_gain(gain, survey, int(survey["amplitude"].shape[-1]))
+    if curve is None:
+        out = infer_survey(survey, net, mode=mode, device=device, method=net.architecture,
+                           model_ref=ref, context=context, **infer_params)
+        return _with_gain_attrs(out, gain, None)
+    g = xr.DataArray(curve, dims="time")
+    gained = survey.assign(amplitude=(survey["amplitude"] * g).astype(np.float32))
+    store = infer_params.pop("out", None)
+    if store is None:
+        out = infer_survey(gained, net, mode=mode, device=device, method=net.architecture,
+                           model_ref=ref, context=context, **infer_params)
+        filled = _ungain(out, survey, g, mode)
+        return _with_gain_attrs(out.assign(amplitude=filled.compute()), gain, curve)
+    # the gained result goes to a temporary store, then the ungained one to ``out``,
+    # block by block (nothing of a large survey is held in memory)
+    from promethium_lab.io.store import open_store, write_store
+
+    final = Path(store).expanduser()
+    digest = hashlib.sha256(np.ascontiguousarray(curve).tobytes()).hexdigest()[:12]
+    tmp = final.with_name(f"{final.name}.gained-{digest}.tmp")
+    overwrite = bool(infer_params.pop("overwrite", False))
+    if final.exists() and not overwrite:
+        raise PromethiumError(ErrorCode.OUTPUT_EXISTS, f"{final} already exists",
+                              hint="pass overwrite=True (CLI: --overwrite) or choose another "
+                                   "path")
+    block_mb = float(infer_params.get("block_mb", 32.0))
+    # overwrite: a complete temporary store is left only by a run cut off after it
+    out = infer_survey(gained, net, mode=mode, device=device, method=net.architecture,
+                       model_ref=ref, context=context, out=tmp, overwrite=True,
+                       time_copy=False, **infer_params)
+    result = _with_gain_attrs(out.assign(amplitude=_ungain(out, survey, g, mode)), gain,
+                              curve)
+    fingerprint = {"gained": str(tmp),
+                   "reconstruction": {k: v for k, v in result.attrs["reconstruction"].items()
+                                      if k != "seconds"}}
+    path = write_store(result, final, overwrite=overwrite, workers=1, block_mb=block_mb,
+                       access_patterns=("time",), fingerprint=fingerprint, progress=False,
+                       should_stop=context.should_stop if context is not None else None)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return open_store(path)
+
+
+def _ungain(out: xr.Dataset, survey: xr.Dataset, g: xr.DataArray, mode: str) -> xr.DataArray:
+    """The network's result without the gain; in ``"missing"`` mode the live traces are
+    the survey's own samples (exactly, not ``x g / g``)."""
+    amp = out["amplitude"] / g
+    if mode == "missing":
+        live = out["input_trace_mask"]
+        amp = xr.where(live, survey["amplitude"], amp)
+    amp = amp.astype(np.float32).transpose(*out["amplitude"].dims)
+    amp.attrs = dict(out["amplitude"].attrs)
+    return amp
+
+
+def _with_gain_attrs(out: xr.Dataset, gain: Any, curve: np.ndarray | None) -> xr.Dataset:
+    rec = dict(out.attrs.get("reconstruction") or {})
+    params = dict(rec.get("params") or {})
+    params["gain"] = gain_record(gain, curve)
+    rec["params"] = params
+    out.attrs = {**out.attrs, "reconstruction": rec}
+    return out
+
+
+def _resolve_model(model: Any, method: str | None, root: str | os.PathLike | None
+                   ) -> tuple[ReconstructionModel, str | None]:
+    """The network ``model`` names (default: the shipped one of ``method``) and its
+    registry reference."""
     ref: str | None
     if model is None:
         net = _load_cached(registry.DEFAULT_MODELS[method or "unet"], None)
@@ -127,5 +220,25 @@ def reconstruct_deep(
                               f"method={method!r} but the model {ref or ''} is a "
                               f"{net.architecture!r}",
                               hint=f"pass method={net.architecture!r} or leave method out")
-    return infer_survey(ds, net, mode=mode, device=device, method=net.architecture,
-                        model_ref=ref, context=context, **infer_params)
+    return net, ref
+
+
+def survey_gain(ds: xr.Dataset, gain: Any = "model", *, model: Any = None,
+                method: str | None = None, root: str | os.PathLike | None = None
+                ) -> np.ndarray | None:
+    """The gain curve :func:`reconstruct_deep` applies to ``ds`` for a ``gain`` parameter:
+    ``"model"`` follows the model's training (``"auto"`` when its metadata records a
+    trained gain, else none). Compute it once and pass it to every block of a survey."""
+    if isinstance(gain, str) and gain == "model":
+        net, _ = _resolve_model(model, method, root)
+        gain = _trained_gain(net)
+    survey = resolve_survey(ds)
+    return resolve_gain(gain, survey, int(survey["amplitude"].shape[-1]))
+
+
+def _trained_gain(net: ReconstructionModel) -> str | None:
+    """``"auto"`` when the model was trained on gained patches, else None."""
+    entry = getattr(net, "registry_entry", None)
+    training = ((getattr(entry, "metadata", None) or {}).get("training") or {})
+    record = training.get("gain")
+    return "auto" if isinstance(record, dict) and record.get("mode") else None

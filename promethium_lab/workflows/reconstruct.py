@@ -271,6 +271,13 @@ def reconstruct(
     run_params = {k: v for k, v in params.items() if k not in ("candidates", "seed")}
     if chosen in DEEP_METHODS and "model" not in run_params:
         run_params["model"] = None
+    if chosen in DEEP_METHODS:
+        from promethium_lab.ml.reconstruct import survey_gain
+
+        # one gain curve (or none) for the whole survey, shared by every block
+        run_params["gain"] = survey_gain(ds, run_params.get("gain", "model"),
+                                         model=run_params["model"], method=chosen,
+                                         root=run_params.get("root"))
     amp = ds["amplitude"]
     dims = amp.dims[:-1]
     worker = _BlockReconstructor(ds, chosen, run_params, overlap, context=ctx)

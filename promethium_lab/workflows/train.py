@@ -40,6 +40,33 @@ def _source_stem(source: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "survey"
 
 
+def _hide_plan(source: Any, synthetic: bool, hide_pattern: str,
+               hide_fraction: float | Sequence[float] | None
+               ) -> tuple[str, Any, dict[str, Any] | None]:
+    """``(pattern, fraction, mask description)``: ``"auto"`` and a missing fraction
+    resolved from the survey's trace mask (see :func:`train`)."""
+    from promethium_lab.ml.data import HIDE_PATTERNS, _live_grid, resolve_survey
+    from promethium_lab.signal.reconstruct import describe_mask
+
+    if hide_pattern != "auto" and hide_pattern not in HIDE_PATTERNS:
+        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
+                              f"unknown hide pattern {hide_pattern!r}",
+                              hint=f"'auto' or one of {HIDE_PATTERNS}")
+    info = None
+    if not synthetic:
+        info = describe_mask(_live_grid(resolve_survey(source)))
+    if hide_pattern == "auto":
+        pattern = info["pattern"] if info is not None else "mixed"
+        hide_pattern = pattern if pattern in HIDE_PATTERNS else "mixed"
+    if hide_fraction is None:
+        step = (info or {}).get("regular_step")
+        if hide_pattern == "regular" and step:
+            hide_fraction = round(1.0 - 1.0 / int(step), 6)
+        else:
+            hide_fraction = (0.2, 0.5)
+    return hide_pattern, hide_fraction, info
+
+
 def train(
     source: xr.Dataset | str | os.PathLike,
     *,
@@ -52,9 +79,10 @@ def train(
     batch_size: int = 8,
     n_patches: int = 256,
     val_patches: int = 64,
-    hide_fraction: float | Sequence[float] = (0.2, 0.5),
+    hide_fraction: float | Sequence[float] | None = None,
     hide_pattern: str = "mixed",
     noise: float = 0.0,
+    gain: Any = None,
     lr: float = 1e-3,
     patience: int = 3,
     max_steps: int = -1,
@@ -88,8 +116,30 @@ def train(
         Seeds the weights, the patch draws and the hidden traces.
     batch_size, n_patches, val_patches : int
         Batch size; patches per training epoch; fixed validation patches.
-    hide_fraction, hide_pattern, noise
+    hide_pattern : {"mixed", "random", "regular", "gap", "auto"}, default "mixed"
+        How live traces are hidden (:func:`promethium_lab.ml.data.hide_traces`).
+        ``"auto"`` mimics the survey's own missing traces
+        (:func:`promethium_lab.signal.reconstruct.describe_mask` of its ``trace_mask``):
+        ``"regular"`` for a regular decimation (every ``k``-th line live: every other live
+        line is hidden, or all but every ``k``-th), ``"gap"`` when a run of absent traces
+        holds most of them, ``"random"`` for scattered ones, and ``"mixed"`` for a complete
+        survey and for synthetic data. ``"mixed"`` stays the default: fine-tuning the
+        shipped U-Net on a real shot gather (docs/deep-learning.md) scored as well or
+        better with it on random and regular decimation, and ``"auto"`` only won on a
+        gap. The survey's mask description is recorded (``training.survey_mask``).
+    hide_fraction : float or (float, float), optional
+        Fraction of a patch's live traces to hide; default ``1 - 1/k`` for the
+        ``"regular"`` pattern of a survey decimated to every ``k``-th line, else
+        ``(0.2, 0.5)``.
+    noise : float, default 0
         See :class:`promethium_lab.ml.data.SurveyPatches`.
+    gain : "auto", None or array, default None
+        Time-variant gain of the survey's patches (:mod:`promethium_lab.ml.gain`), the
+        same curve for the training and validation patches; ``"auto"`` computes it from
+        the survey (worth it on raw records whose amplitude decays by tens of dB), None
+        trains on raw samples. Recorded in the metadata (``training.gain``); apply the
+        model with the same ``gain`` (``reconstruct_deep(..., gain="auto")``). Not used
+        with ``source="synthetic"``.
     lr, patience, max_steps
         AdamW learning rate; early-stopping patience (epochs); optimizer step limit.
     model_config : dict, optional
@@ -113,7 +163,13 @@ def train(
     import torch
 
     from promethium_lab.ml import registry
-    from promethium_lab.ml.data import SurveyPatches, SyntheticPatches, data_fingerprint
+    from promethium_lab.ml.data import (
+        SurveyPatches,
+        SyntheticPatches,
+        data_fingerprint,
+        resolve_survey,
+    )
+    from promethium_lab.ml.gain import gain_record, resolve_gain
     from promethium_lab.ml.models import build_model
     from promethium_lab.ml.train import fit
 
@@ -139,16 +195,20 @@ def train(
     root = Path(out) if out is not None else registry.default_root()
     ctx.progress(0.0, "preparing data")
     synthetic = isinstance(source, str) and source == "synthetic"
+    hide_pattern, hide_fraction, mask_info = _hide_plan(source, synthetic, hide_pattern,
+                                                        hide_fraction)
     common = {"hide_fraction": hide_fraction, "hide_pattern": hide_pattern, "noise": noise}
+    curve = None
     if synthetic:
         train_data = SyntheticPatches(patch, n_patches, seed=seed, **common)
         val_data = SyntheticPatches(patch, val_patches, seed=seed + 1_000_003,
                                     augment=False, **common)
         data_hash = "synthetic:promethium_lab.ml.data.SyntheticPatches"
     else:
-        train_data = SurveyPatches(source, patch, n_patches, seed=seed, **common)
+        curve = resolve_gain(gain, source, int(resolve_survey(source)["amplitude"].shape[-1]))
+        train_data = SurveyPatches(source, patch, n_patches, seed=seed, gain=curve, **common)
         val_data = SurveyPatches(source, patch, val_patches, seed=seed + 1_000_003,
-                                 augment=False, **common)
+                                 augment=False, gain=curve, **common)
         data_hash = data_fingerprint(source)
     ctx.check("training")
     if checkpoint_dir is None:
@@ -171,7 +231,8 @@ def train(
         "patch": list(patch),
         "training": {**result.params, "n_patches": int(n_patches),
                      "val_patches": int(val_patches), "hide_fraction": hide_fraction,
-                     "hide_pattern": hide_pattern, "noise": float(noise),
+                     "hide_pattern": hide_pattern, "survey_mask": mask_info,
+                     "noise": float(noise), "gain": gain_record(gain, curve),
                      "device": result.device, "self_supervised": not synthetic},
         "metrics": result.metrics(),
         "checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None,

@@ -111,11 +111,15 @@ def test_train_workflow_registers_a_usable_model(survey, tmp_path, monkeypatch) 
     ctx = TaskContext(on_progress=lambda f, m: progress.append(f), show_progress=False)
     entry = train(store, model="unet", out=tmp_path / "models", max_epochs=2, patch=PATCH,
                   seed=4, n_patches=32, val_patches=8, model_config={"width": 8}, lr=3e-3,
-                  context=ctx)
+                  gain="auto", context=ctx)
     assert entry.name == "unet-survey" and entry.version == 1 and not entry.builtin
     meta = entry.metadata
     assert meta["seed"] == 4 and meta["data_hash"].startswith("sha256:")
     assert meta["training"]["self_supervised"] and meta["patch"] == list(PATCH)
+    gain = meta["training"]["gain"]  # the survey's curve, the one to apply at inference
+    assert gain["mode"] == "auto" and len(gain["curve"]) == survey.sizes["time"]
+    assert meta["training"]["hide_pattern"] == "mixed"
+    assert meta["training"]["survey_mask"]["pattern"] == "random"
     m = meta["metrics"]
     assert m["final"]["snr_hidden_db"] > m["initial"]["snr_hidden_db"]
     assert meta["checkpoint"] and meta["versions"]["pytorch_lightning"]
@@ -128,6 +132,8 @@ def test_train_workflow_registers_a_usable_model(survey, tmp_path, monkeypatch) 
     out = reconstruct_deep(holey, method="unet", model="unet-survey",
                            root=tmp_path / "models")
     assert out.attrs["reconstruction"]["params"]["model"] == "unet-survey:v1"
+    # trained with a gain: applied with one (the default follows the model)
+    assert out.attrs["reconstruction"]["params"]["gain"]["mode"] == "auto"
     assert np.isfinite(snr_missing(out, truth, holey["trace_mask"]))
 
 
@@ -138,7 +144,18 @@ def test_train_workflow_on_synthetic_data_and_fine_tuning(tmp_path) -> None:
     tuned = train("synthetic", model="synthetic-unet", out=tmp_path, name="tuned",
                   max_epochs=1, n_patches=8, val_patches=8)
     assert tuned.metadata["parent"]["ref"] == "synthetic-unet:v1"
+    assert tuned.metadata["training"]["gain"] is None  # no survey, no gain
     assert tuned.config == registry.resolve("synthetic-unet").config
     with pytest.raises(PromethiumError) as err:
         train("synthetic", model="synthetic-unet", out=tmp_path, model_config={"width": 2})
     assert err.value.code is ErrorCode.INVALID_PARAMETER
+
+
+def test_train_workflow_hides_like_the_survey_is_decimated(survey, tmp_path) -> None:
+    every2nd = decimate(synthetic_section(64, 128, 4.0, seed=1), "regular", 0.5)
+    entry = train(every2nd, model="unet", out=tmp_path, max_epochs=1, patch=PATCH,
+                  n_patches=8, val_patches=8, model_config={"width": 4},
+                  hide_pattern="auto", gain=None)
+    training = entry.metadata["training"]
+    assert training["hide_pattern"] == "regular" and training["hide_fraction"] == 0.5
+    assert training["survey_mask"]["regular_step"] == 2 and training["gain"] is None
