@@ -292,8 +292,10 @@ def _dask_done(store: JobStore, job_id: str, future: Any) -> None:
 
 
 def _fail(store: JobStore, rec: Any, err: PromethiumError) -> None:
-    if store.transition(rec.id, JobState.FAILED, error=err.to_dict()):
-        store.update(rec.id, partial_outputs=cleanup_partials(rec.outputs))
+    """Mark a job whose Dask task died FAILED, its leftovers removed before (whoever sees
+    the job FAILED finds them gone)."""
+    partial = cleanup_partials(rec.outputs)
+    store.transition(rec.id, JobState.FAILED, error=err.to_dict(), partial_outputs=partial)
 
 
 _executors: dict[str, Executor] = {}

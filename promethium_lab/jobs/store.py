@@ -424,14 +424,13 @@ class JobStore:
             hint="submit the job again; its unfinished output was removed",
             retryable=True,
         )
-        moved = self._update(rec.id, {"state": JobState.FAILED, "error": err.to_dict(),
-                                      "finished_at": time.time()},
-                             only_states=(rec.state.value,),
-                             extra_where="pid = ? AND host = ?", extra_args=(rec.pid, rec.host))
-        if moved:
-            partial = cleanup_partials(rec.outputs)
-            self.update(rec.id, partial_outputs=partial)
-        return moved
+        # clean first: whoever sees the job FAILED finds its leftovers gone (the owner is
+        # dead, so nothing writes them any more)
+        partial = cleanup_partials(rec.outputs)
+        return self._update(rec.id, {"state": JobState.FAILED, "error": err.to_dict(),
+                                     "finished_at": time.time(), "partial_outputs": partial},
+                            only_states=(rec.state.value,),
+                            extra_where="pid = ? AND host = ?", extra_args=(rec.pid, rec.host))
 
     def recover(self) -> list[str]:
         """Fail every active job whose owner died (``RUNNER_LOST``) and clean its partial
