@@ -51,6 +51,7 @@ import xarray as xr
 
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.serialize import json_safe
 from promethium_lab.ml.device import autocast, resolve_device
 from promethium_lab.ml.models.base import ReconstructionModel
 from promethium_lab.signal.reconstruct.windows import read_block
@@ -758,7 +759,7 @@ def _template(ds: xr.Dataset, live: np.ndarray, record: dict[str, Any],
                                     attrs=dict(old.attrs) if old is not None else {})
     rec = dict(record)
     rec["seconds"] = round(time.perf_counter() - started, 6)
-    out.attrs = {**ds.attrs, "reconstruction": _json_safe(rec)}
+    out.attrs = {**ds.attrs, "reconstruction": json_safe(rec)}
     return out
 
 
@@ -783,7 +784,7 @@ def _infer_to_store(ds: xr.Dataset, runner: _Runner, live: np.ndarray,
     def read_block(sl: tuple[slice, ...]) -> np.ndarray:
         return runner.run(sl)
 
-    fingerprint = {"reconstruction": _json_safe({k: v for k, v in record.items()
+    fingerprint = {"reconstruction": json_safe({k: v for k, v in record.items()
                                                  if k != "seconds"}),
                    "weights": _weights_hash(runner.engine.model),
                    "source": str(ds.attrs.get("source_path", ""))}
@@ -805,13 +806,3 @@ def _weights_hash(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return str(v)

@@ -13,6 +13,7 @@ import xarray as xr
 
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.serialize import json_safe
 
 __all__ = ["DEEP_METHODS", "evaluate", "reconstruct"]
 
@@ -290,9 +291,9 @@ def reconstruct(
         )
 
     record = {"method": method if method == "auto" else chosen, "chosen": chosen,
-              "params": _plain(params), "overlap": overlap}
+              "params": json_safe(params), "overlap": overlap}
     if auto_info:
-        record["auto"] = _plain(auto_info)
+        record["auto"] = json_safe(auto_info)
     metrics = _quality(ds, chosen, run_params, reference, blind)
     result_attrs = {**ds.attrs, "reconstruction": record, "metrics": metrics}
 
@@ -369,7 +370,7 @@ def _quality(ds: xr.Dataset, method: str, params: dict[str, Any], reference: Any
     fn = _method_fn(method, params, None)
     live = ds[["amplitude", "trace_mask"]].load()
     est = blind_estimate(live, fn, fraction=0.1, seed=0)
-    return {f"blind_{k}": v for k, v in _plain(est).items()}
+    return {f"blind_{k}": v for k, v in json_safe(est).items()}
 
 
 def evaluate(
@@ -401,17 +402,6 @@ def evaluate(
     ensure_context(context).progress(0.0, "evaluate")
     result = qc_metrics(est["amplitude"], ref["amplitude"], original_mask=original_mask)
     ensure_context(context).progress(1.0, "evaluate")
-    return _plain(result)
+    return json_safe(result)
 
 
-def _plain(d: Any) -> Any:
-    """JSON-safe copy (numpy scalars → Python, tuples → lists)."""
-    if isinstance(d, dict):
-        return {str(k): _plain(v) for k, v in d.items()}
-    if isinstance(d, list | tuple):
-        return [_plain(v) for v in d]
-    if isinstance(d, np.generic):
-        return d.item()
-    if isinstance(d, np.ndarray):
-        return d.tolist()
-    return d

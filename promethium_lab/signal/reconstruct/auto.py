@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from promethium_lab.core.serialize import json_safe
 from promethium_lab.signal.reconstruct.interp import linear, nearest, sinc
 from promethium_lab.signal.reconstruct.mssa import mssa
 from promethium_lab.signal.reconstruct.pocs import pocs
@@ -325,7 +326,7 @@ def reconstruct(ds: xr.Dataset, method: str = "auto", **params: Any) -> xr.Datas
     _check_params(choice, kwargs)
     out = METHODS[choice](ds, **kwargs)
     rec = dict(out.attrs.get("reconstruction", {}))
-    rec["auto"] = {"chosen": choice, "mask": _plain(info), "blind_test": scores,
+    rec["auto"] = {"chosen": choice, "mask": json_safe(info), "blind_test": scores,
                    "ignored": sorted(set(params) - set(kwargs)),
                    "seconds": round(time.perf_counter() - started, 6)}
     rec["method"] = f"auto:{choice}"
@@ -355,5 +356,3 @@ def _check_params(method: str, params: Mapping[str, Any]) -> None:
                           ) from exc
 
 
-def _plain(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}

@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.serialize import json_safe
 
 __all__ = [
     "WINDOW_DEFAULTS",
@@ -483,7 +484,7 @@ def finish(
         **ds.attrs,
         "reconstruction": {
             "method": method,
-            "params": _json_safe(dict(params)),
+            "params": json_safe(dict(params)),
             "seconds": round(time.perf_counter() - started, 6),
             "n_filled": int((~mask).sum()),
         },
@@ -491,13 +492,3 @@ def finish(
     return out
 
 
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, Mapping):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return repr(v)

@@ -71,6 +71,10 @@ def gap10(section: xr.Dataset) -> xr.Dataset:
     return decimate(section, "gap", 0.5, gap_width=10, seed=1)
 
 
+#: what every reconstruction records in attrs["reconstruction"]
+RECORD_FIELDS = {"method", "params", "seconds", "n_filled"}
+
+
 def _snr(out: xr.Dataset, truth: xr.Dataset, dec: xr.Dataset) -> float:
     return snr_missing(out, truth, dec["trace_mask"])
 
@@ -98,7 +102,7 @@ def test_live_traces_untouched_and_record(name: str, random50: xr.Dataset) -> No
     np.testing.assert_array_equal(out["input_trace_mask"].values, live)
     rec = out.attrs["reconstruction"]
     assert rec["method"] == name and rec["n_filled"] == (~live).sum()
-    assert set(rec) >= {"method", "params", "seconds", "n_filled"}
+    assert set(rec) >= RECORD_FIELDS
     assert isinstance(rec["params"], dict)
     # the input is not modified
     assert not random50["trace_mask"].values.all()
