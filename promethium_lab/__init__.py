@@ -5,9 +5,8 @@ Read a survey, ingest it into chunked Zarr, look at it, reconstruct missing trac
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.version import __version__
 
 __all__ = ["ErrorCode", "PromethiumError", "__version__"]
 # Jupyter finds the server and lab extensions through these hooks (promethium_lab.server).

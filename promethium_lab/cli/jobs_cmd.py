@@ -4,47 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from functools import wraps
 from typing import Annotated, Any
 
 import typer
 
-__all__ = ["jobs_app", "parse_params", "run"]
+from promethium_lab.cli._common import CliApp, parse_params
 
-jobs_app = typer.Typer(name="jobs", help="List, show and cancel jobs (of every kernel, worker "
-                       "and shell of this user).", no_args_is_help=True)
+__all__ = ["jobs_app", "run_cmd"]
 
-
-def _typed_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """main.py's ``_typed_errors``, looked up at call time (main.py imports this module)."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from promethium_lab.cli.main import _typed_errors as typed
-
-        return typed(fn)(*args, **kwargs)
-
-    return wrapper
-
-
-def parse_params(items: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are JSON when they parse (numbers, true/false, lists,
-    null), strings otherwise."""
-    from promethium_lab.core.errors import ErrorCode, PromethiumError
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key.isidentifier():
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"bad --param {item!r}",
-                                  hint="write --param key=value, e.g. --param block_mb=8")
-        try:
-            out[key] = json.loads(raw)
-        except ValueError:
-            out[key] = raw
-    return out
+jobs_app = CliApp(name="jobs", help="List, show and cancel jobs (of every kernel, worker "
+                  "and shell of this user).", no_args_is_help=True)
 
 
 def _age(t: float | None) -> str:
@@ -55,7 +24,6 @@ def _age(t: float | None) -> str:
 
 
 @jobs_app.command("list")
-@_typed_errors
 def list_cmd(
     state: Annotated[list[str] | None, typer.Option(
         "--state", help="only jobs in this state (repeatable)")] = None,
@@ -82,7 +50,6 @@ def list_cmd(
 
 
 @jobs_app.command("show")
-@_typed_errors
 def show_cmd(
     job_id: Annotated[str, typer.Argument(help="job id")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
@@ -117,7 +84,6 @@ def show_cmd(
 
 
 @jobs_app.command("cancel")
-@_typed_errors
 def cancel_cmd(job_id: Annotated[str, typer.Argument(help="job id")]) -> None:
     """Cancel a job (it stops within one batch, wherever it runs)."""
     from promethium_lab.jobs import cancel_job
@@ -126,8 +92,7 @@ def cancel_cmd(job_id: Annotated[str, typer.Argument(help="job id")]) -> None:
     typer.echo(f"{job_id} {state.value}")
 
 
-@_typed_errors
-def run(
+def run_cmd(
     kind: Annotated[str, typer.Argument(help="job kind: ingest, export, reconstruct, ...")],
     param: Annotated[list[str] | None, typer.Option(
         "--param", "-p", help="workflow parameter key=value (repeatable)")] = None,
@@ -143,6 +108,7 @@ def run(
     """Run a workflow as a job and (by default) wait for it, showing its progress."""
     from promethium_lab.core.errors import ErrorCode, PromethiumError
     from promethium_lab.jobs import JobState, error_from_dict, submit
+    from promethium_lab.jobs.executors import close_executors
 
     params = parse_params(param or [])
     if not wait and executor == "dask":
@@ -150,10 +116,29 @@ def run(
             ErrorCode.INVALID_PARAMETER, "--no-wait with --executor dask would lose the job: "
             "the LocalCluster ends with this command",
             hint="use --executor kernel (a detached process) or a scheduler address")
-    job = submit(kind, executor=executor, detach=not wait, **params)
-    if not wait:
-        typer.echo(job.id)
-        return
+    try:
+        job = submit(kind, executor=executor, detach=not wait, **params)
+        if not wait:
+            typer.echo(job.id)
+            return
+        rec = _watch(job, kind)
+    finally:
+        # the Dask client and LocalCluster end here, while the interpreter is whole: at
+        # exit, a late Dask callback would find concurrent.futures' pools closed
+        close_executors()
+    if as_json:
+        typer.echo(json.dumps(rec.to_dict(), indent=2))
+    if rec.state != JobState.COMPLETED:
+        raise error_from_dict(rec.error or {"code": ErrorCode.INTERNAL.value,
+                                            "message": f"job {job.id} ended {rec.state.value}"})
+    if not as_json:
+        out = rec.artifacts.get("output")
+        typer.echo(f"{job.id} completed" + (f": {out}" if out else ""))
+
+
+def _watch(job: Any, kind: str) -> Any:
+    """Show a job's state and progress on stderr until it ends; returns its final record.
+    Ctrl-C cancels it (and waits up to 30 s for it to stop)."""
     typer.echo(f"job {job.id} ({kind}) on {job.record.executor}", err=True)
     last = ""
     try:
@@ -164,7 +149,7 @@ def run(
                 typer.echo(line, err=True)
                 last = line
             if rec.is_terminal:
-                break
+                return rec
             try:
                 job.wait(timeout=0.5)
             except TimeoutError:
@@ -173,11 +158,3 @@ def run(
         job.cancel()
         job.wait(timeout=30)
         raise
-    rec = job.record
-    if as_json:
-        typer.echo(json.dumps(rec.to_dict(), indent=2))
-    if rec.state != JobState.COMPLETED:
-        raise error_from_dict(rec.error or {"code": "PL-INT-001", "message": "job ended"})
-    if not as_json:
-        out = rec.artifacts.get("output")
-        typer.echo(f"{job.id} completed" + (f": {out}" if out else ""))

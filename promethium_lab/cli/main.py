@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from promethium_lab.core.errors import PromethiumError
+from promethium_lab.cli._common import CliApp, parse_params, set_debug
+from promethium_lab.cli.jobs_cmd import jobs_app, run_cmd
+from promethium_lab.io.segy_spec import SampleFormat
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
+app = CliApp(
     name="promethium-lab",
     help="Seismic data reconstruction: ingest SEG-Y/miniSEED/SAC to Zarr, inspect, export.",
     no_args_is_help=True,
@@ -23,24 +23,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_ERROR = 2
 
-
-def _typed_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a PromethiumError as ``code: message (hint)`` and exit non-zero."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except PromethiumError as err:
-            typer.echo(str(err), err=True)
-            raise typer.Exit(EXIT_ERROR) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="print the traceback of an unexpected error instead of writing it "
+        "to a log file (also PROMETHIUM_DEBUG=1)")] = False,
+) -> None:
+    """Seismic data reconstruction: ingest SEG-Y/miniSEED/SAC to Zarr, inspect, export."""
+    set_debug(debug)
 
 
 def _key_bytes(**kw: int | None) -> dict[str, int]:
@@ -57,23 +48,25 @@ def _patterns(fast: str | None) -> tuple[str, ...] | None:
 Geometry = Annotated[str, typer.Option(
     help="auto, poststack3d, poststack2d, shot, cdp_offset or irregular")]
 Byte = Annotated[int | None, typer.Option(min=1, max=237)]
+KeepTruncated = Annotated[bool, typer.Option(
+    "--keep-truncated", help="miniSEED whose last record is cut: keep the whole records and "
+    "mask the lost span in sample_mask (default: refuse the file)")]
 
 
 @app.command()
-@_typed_errors
 def info(
     file: Annotated[Path, typer.Argument(help="SEG-Y/SU/miniSEED/SAC file or Zarr store")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    keep_truncated: KeepTruncated = False,
 ) -> None:
     """Summarise a survey file or store."""
     from promethium_lab.workflows.info import describe, format_summary
 
-    summary = describe(file)
+    summary = describe(file, **({"truncated": "keep"} if keep_truncated else {}))
     typer.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
 
 
 @app.command()
-@_typed_errors
 def ingest(
     file: Annotated[Path, typer.Argument(help="SEG-Y/SU/miniSEED/SAC file")],
     store: Annotated[Path, typer.Argument(help="output Zarr store (folder)")],
@@ -92,14 +85,15 @@ def ingest(
     workers: Annotated[int | None, typer.Option(min=1, help="writer threads")] = None,
     block_mb: Annotated[float, typer.Option(
         "--block-mb", hidden=True, min=0.001, help="uncompressed MB per block of work")] = 64.0,
+    keep_truncated: KeepTruncated = False,
 ) -> None:
     """Ingest a file into a chunked, compressed Zarr store (resumes an interrupted run)."""
     from promethium_lab.workflows.info import describe, format_summary
     from promethium_lab.workflows.ingest import ingest as run
 
     out = run(file, store, geometry=geometry, endian=endian, overwrite=overwrite,
-              access_patterns=_patterns(fast), workers=workers,
-              block_mb=block_mb,
+              access_patterns=_patterns(fast), workers=workers, block_mb=block_mb,
+              truncated="keep" if keep_truncated else "error",
               **_key_bytes(inline_byte=inline_byte, crossline_byte=crossline_byte,
                            cdp_byte=cdp_byte, offset_byte=offset_byte, shot_byte=shot_byte,
                            channel_byte=channel_byte))
@@ -108,23 +102,26 @@ def ingest(
 
 
 @app.command()
-@_typed_errors
 def export(
     store: Annotated[Path, typer.Argument(help="Zarr store written by ingest (or MDIO)")],
     file: Annotated[Path, typer.Argument(help="output SEG-Y file")],
     format: Annotated[str, typer.Option(
-        "--format", help="source, ibm, ieee, int16, int32 or int8")] = "source",
+        "--format", help="'source' (keep the source's) or a SEG-Y sample format: "
+        + ", ".join(f.label for f in SampleFormat))] = "source",
     overwrite: Annotated[bool, typer.Option(help="replace an existing file")] = False,
+    live_only: Annotated[bool, typer.Option(
+        "--live-only", help="write only the live traces, byte-identical to the source "
+        "(default: every grid cell, filled traces with synthesised headers)")] = False,
 ) -> None:
     """Export a store to SEG-Y with every header of the source."""
     from promethium_lab.workflows.export import export as run
 
-    out = run(store, file, format=format, overwrite=overwrite)
+    out = run(store, file, format=format, overwrite=overwrite,
+              **({"live_only": True} if live_only else {}))
     typer.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB)")
 
 
 @app.command()
-@_typed_errors
 def reconstruct(
     source: Annotated[Path, typer.Argument(help="survey file or Zarr store with holes")],
     out: Annotated[Path, typer.Argument(help="output Zarr store")],
@@ -143,7 +140,7 @@ def reconstruct(
     from promethium_lab.io.store import open_store
     from promethium_lab.workflows.reconstruct import reconstruct as run
 
-    params = _parse_params(param or [])
+    params = parse_params(param or [])
     if model is not None:
         params["model"] = model
     path = run(source, method=method, out=out, reference=reference, overlap=overlap,
@@ -157,7 +154,6 @@ def reconstruct(
 
 
 @app.command()
-@_typed_errors
 def train(
     source: Annotated[str, typer.Argument(help="survey file/store, or 'synthetic'")],
     model: Annotated[str, typer.Option(
@@ -180,25 +176,7 @@ def train(
     typer.echo(f"saved       {entry.path}")
 
 
-def _parse_params(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings to a dict, values read as JSON where they parse."""
-    from promethium_lab.core.errors import ErrorCode
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"--param {item!r} is not KEY=VALUE",
-                                  hint="write e.g. --param rank=6")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
-
-
 @app.command()
-@_typed_errors
 def demo(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("promethium_demo"),
     method: Annotated[str, typer.Option(help="reconstruction method")] = "auto",
@@ -239,10 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # jobs: `promethium-lab jobs list|show|cancel`, `promethium-lab run KIND`
-from promethium_lab.cli.jobs_cmd import jobs_app, run  # noqa: E402
-
 app.add_typer(jobs_app, name="jobs")
-app.command("run")(run)
+app.command("run")(run_cmd)
 
 if __name__ == "__main__":
     sys.exit(main())

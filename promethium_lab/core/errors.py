@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     STORE_INCOMPLETE = "PL-IO-011"
     NOT_A_STORE = "PL-IO-012"
     EXPORT_UNSUPPORTED = "PL-IO-013"
+    BAD_OUTPUT_PATH = "PL-IO-014"
     # parameters
     INVALID_PARAMETER = "PL-PARAM-001"
     # configuration
@@ -42,6 +43,8 @@ class ErrorCode(StrEnum):
     # execution
     CANCELED = "PL-JOB-001"
     RUNNER_LOST = "PL-JOB-002"
+    #: an unexpected exception (a bug) recorded in a job; the CLI prints its own as one
+    #: line starting ``PL-INTERNAL`` (no code) and exits with status 3
     INTERNAL = "PL-INT-001"
 
 

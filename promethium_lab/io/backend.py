@@ -16,19 +16,25 @@ from xarray.backends import BackendEntrypoint
 
 __all__ = ["PromethiumBackendEntrypoint"]
 
-_SEGY_SUFFIXES = {".sgy", ".segy", ".su"}
-_WAVEFORM_SUFFIXES = {".mseed", ".miniseed", ".sac"}
-
 
 class PromethiumBackendEntrypoint(BackendEntrypoint):
     """Seismic files and stores as ``xarray.Dataset`` (see ``docs/data-model.md``)."""
 
     description = "SEG-Y, Seismic Unix, miniSEED, SAC and promethium/MDIO Zarr stores"
     url = "https://github.com/promethium-lab/promethium_lab"
-    open_dataset_parameters = ("filename_or_obj", "drop_variables", "geometry", "endian")
+    open_dataset_parameters = (
+        "filename_or_obj", "drop_variables", "geometry", "endian", "truncated",
+    )
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """True for files whose bytes look like SEG-Y/miniSEED/SAC, and for our stores."""
+        """True for files whose bytes look like SEG-Y/SU/miniSEED/SAC, and for our stores."""
+        from promethium_lab.io.formats import (
+            SEGY_KINDS,
+            WAVEFORM_KINDS,
+            kind_from_suffix,
+            sniff_format,
+        )
+
         if not isinstance(filename_or_obj, str | os.PathLike):
             return False
         p = Path(filename_or_obj)
@@ -36,16 +42,8 @@ class PromethiumBackendEntrypoint(BackendEntrypoint):
             from promethium_lab.io.store import is_complete_store
 
             return is_complete_store(p) and "promethium" in (p / "zarr.json").read_text()
-        if not p.is_file():
-            return p.suffix.lower() in _SEGY_SUFFIXES | _WAVEFORM_SUFFIXES
-        from promethium_lab.core.errors import PromethiumError
-        from promethium_lab.workflows.ingest import detect_format
-
-        try:
-            detect_format(p)
-        except PromethiumError:
-            return False
-        return True
+        kind = sniff_format(p) if p.is_file() else kind_from_suffix(p)
+        return kind in SEGY_KINDS + WAVEFORM_KINDS
 
     def open_dataset(  # type: ignore[override]
         self,
@@ -54,25 +52,22 @@ class PromethiumBackendEntrypoint(BackendEntrypoint):
         drop_variables: str | Iterable[str] | None = None,
         geometry: str = "auto",
         endian: str = "auto",
+        truncated: str = "error",
         **key_bytes: int,
     ) -> xr.Dataset:
-        """Open a file or store; ``geometry``, ``endian`` and ``*_byte`` apply to SEG-Y."""
-        from promethium_lab.workflows.ingest import open_survey
+        """Open a file or store; ``geometry``, ``endian`` and ``*_byte`` apply to SEG-Y,
+        ``truncated`` (``"error"`` or ``"keep"``) to miniSEED."""
+        from promethium_lab.io.formats import SEGY_KINDS, detect_format
+        from promethium_lab.io.survey import open_survey
 
         p = Path(filename_or_obj)
-        if p.is_dir():
-            ds = open_survey(p)
-        elif p.suffix.lower() in _WAVEFORM_SUFFIXES or _is_waveform(p):
-            ds = open_survey(p)
-        else:
-            ds = open_survey(p, geometry=geometry, endian=endian, **key_bytes)
+        options: dict[str, Any] = {} if truncated == "error" else {"truncated": truncated}
+        if not (p.is_dir() or p.with_name(p.name + ".partial").exists()) and (
+            detect_format(p) in SEGY_KINDS
+        ):
+            options.update(geometry=geometry, endian=endian, **key_bytes)
+        ds = open_survey(p, **options)
         if drop_variables:
             names = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
             ds = ds.drop_vars(names, errors="ignore")
         return ds
-
-
-def _is_waveform(p: Path) -> bool:
-    from promethium_lab.io.waveforms import guess_waveform_format
-
-    return p.is_file() and guess_waveform_format(p) is not None

@@ -26,11 +26,14 @@ from promethium_lab.io.segy_spec import TRACE_FIELDS, TRACE_HEADER_SIZE
 __all__ = [
     "AXIS_GROWTH",
     "AXIS_SLACK",
+    "DEFAULT_KEY_BYTES",
     "GEOMETRIES",
+    "KEY_BYTE_PARAMS",
     "MAX_CELLS_PER_TRACE",
     "MIN_FILL",
     "TEMPLATES",
     "Grid",
+    "check_key_bytes",
     "infer_grid",
     "read_header_word",
 ]
@@ -56,7 +59,8 @@ TEMPLATES: dict[str, str | None] = {
 
 #: (inline, crossline) byte pairs tried, in order, by ``geometry="auto"``.
 _CANDIDATES_3D: tuple[tuple[int, int], ...] = ((189, 193), (9, 21), (5, 21), (17, 21), (21, 9))
-_DEFAULT_BYTES = {
+#: Header byte of each grid key when none is given.
+DEFAULT_KEY_BYTES = {
     "inline": 189,
     "crossline": 193,
     "cdp": 21,
@@ -64,7 +68,8 @@ _DEFAULT_BYTES = {
     "shot_point": 9,
     "channel": 13,
 }
-_PARAM = {
+#: Keyword argument that sets each grid key's header byte.
+KEY_BYTE_PARAMS = {
     "inline": "inline_byte",
     "crossline": "crossline_byte",
     "cdp": "cdp_byte",
@@ -145,6 +150,16 @@ def _check_byte(byte: object, name: str = "byte") -> int:
             "use a 1-based byte position between 1 and 237",
         )
     return int(byte)
+
+
+def check_key_bytes(key_bytes: dict[str, object]) -> None:
+    """Refuse keyword arguments that name no grid key (``inline_byte``, ...)."""
+    unknown = sorted(set(key_bytes) - set(KEY_BYTE_PARAMS.values()))
+    if unknown:
+        raise _param_error(
+            f"unknown header-byte parameter(s) {', '.join(unknown)}",
+            f"use {', '.join(KEY_BYTE_PARAMS.values())}",
+        )
 
 
 def _as_raw(raw: np.ndarray) -> np.ndarray:
@@ -385,7 +400,7 @@ def _infer_auto(keys: _Keys, b: dict[str, int | None], sorting_code: int | None)
     n = keys.n
     if n == 0:
         return _irregular(0)
-    r = {d: b[d] or _DEFAULT_BYTES[d] for d in _DEFAULT_BYTES}
+    r = {d: b[d] or DEFAULT_KEY_BYTES[d] for d in DEFAULT_KEY_BYTES}
     offsets_vary = keys[r["offset"]].varies
 
     user_3d = b["inline"] is not None or b["crossline"] is not None
@@ -418,9 +433,10 @@ def _infer_forced(keys: _Keys, geometry: str, b: dict[str, int | None]) -> Grid:
     if geometry == "irregular":
         return _irregular(n)
     dims = _DIMS[geometry]
-    bytes_ = tuple(b[d] or _DEFAULT_BYTES[d] for d in dims)
+    bytes_ = tuple(b[d] or DEFAULT_KEY_BYTES[d] for d in dims)
     where = ", ".join(f"{d} byte {bb}" for d, bb in zip(dims, bytes_))
-    hint = "pass " + "/".join(f"{_PARAM[d]}=" for d in dims) + "... or geometry='irregular'"
+    hint = ("pass " + "/".join(f"{KEY_BYTE_PARAMS[d]}=" for d in dims)
+            + "... or geometry='irregular'")
     if n == 0:
         raise PromethiumError(
             ErrorCode.INCONSISTENT_GEOMETRY,
@@ -525,7 +541,7 @@ def infer_grid(
         "channel": channel_byte,
     }
     b: dict[str, int | None] = {
-        d: None if v is None else _check_byte(v, _PARAM[d]) for d, v in given.items()
+        d: None if v is None else _check_byte(v, KEY_BYTE_PARAMS[d]) for d, v in given.items()
     }
     keys = _Keys(_as_raw(raw), endian)
     if geometry == "auto":

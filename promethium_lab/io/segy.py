@@ -9,8 +9,10 @@ an index touches, through a memory map, decoded with segyio's C converters.
 from __future__ import annotations
 
 import base64
+import math
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,28 +23,35 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.io.geometry import Grid, infer_grid
+from promethium_lab.io.geometry import Grid, check_key_bytes, infer_grid
 from promethium_lab.io.ibm import ibm_to_ieee
 from promethium_lab.io.segy_spec import (
     BINARY_HEADER_SIZE,
+    BYTE_ORDER_CONSTANT,
     TEXT_HEADER_SIZE,
     TRACE_HEADER_SIZE,
+    UNSUPPORTED_FORMATS,
+    SampleFormat,
+    binary_sample_count,
     decode_binary_header,
     decode_trace_headers,
 )
 
-__all__ = ["SAMPLE_FORMATS", "SegyLayout", "decode_samples", "open_segy", "read_layout"]
+__all__ = [
+    "DEFAULT_SAMPLE_INTERVAL_US",
+    "SegyLayout",
+    "decode_samples",
+    "open_segy",
+    "read_layout",
+]
 
-#: SEG-Y data sample format code -> (itemsize, description)
-SAMPLE_FORMATS: dict[int, tuple[int, str]] = {
-    1: (4, "4-byte IBM floating point"),
-    2: (4, "4-byte two's complement integer"),
-    3: (2, "2-byte two's complement integer"),
-    5: (4, "4-byte IEEE floating point"),
-    8: (1, "1-byte two's complement integer"),
-}
+#: Sample interval (µs) used when no header gives a positive one (segyio's fallback too).
+DEFAULT_SAMPLE_INTERVAL_US = 4000
 _MAX_SAMPLES = 1_000_000  # beyond this a header is garbage, not a trace length
 _SU_SUFFIXES = {".su"}
+_END_TEXT = "((SEG:ENDTEXT))"  # the stanza ending a variable count of extended text headers
+#: numpy dtype of the stored samples of each (format, byte order)
+_VIEWS = {(f.code, e): f.dtype(e) for f in SampleFormat for e in "<>"}
 
 
 @dataclass(frozen=True)
@@ -55,46 +64,71 @@ class SegyLayout:
     endian : str
         ``">"`` (standard) or ``"<"`` (byte-swapped files some software writes).
     sample_format : int
-        SEG-Y data sample format code (see :data:`SAMPLE_FORMATS`).
+        SEG-Y data sample format code (a :class:`~.segy_spec.SampleFormat`).
     n_samples : int
-    sample_interval_us : int
+    sample_interval_us : int or float
     data_offset : int
         Byte offset of the first trace header.
     n_traces : int
     is_su : bool
         Seismic Unix file: no textual or binary file header.
     text_header, binary_header, extended_headers : bytes
-        Raw file headers (empty for SU).
+        Raw file headers (empty for SU); ``extended_headers`` is every byte between the
+        binary header and the first trace.
+    binary_fields : dict
+        The decoded binary header.
+    n_extra_headers : int
+        SEG-Y rev 2 additional 240-byte trace headers after each standard one.
+    trailer : bytes
+        Bytes after the last trace (rev 2 data trailer stanzas).
+    sample_interval_source : str
+        Where the interval came from: ``"binary"``, ``"extended"`` (rev 2 IEEE double),
+        ``"trace"`` or ``"default"``.
+    notes : tuple of str
+        Warnings for the user (fallbacks taken), issued when the file is opened.
     """
 
     path: Path
     endian: str
     sample_format: int
     n_samples: int
-    sample_interval_us: int
+    sample_interval_us: int | float
     data_offset: int
     n_traces: int
     is_su: bool = False
     text_header: bytes = b""
     binary_header: bytes = b""
     extended_headers: bytes = b""
-    binary_fields: dict[str, int] = field(default_factory=dict)
+    binary_fields: dict[str, int | float] = field(default_factory=dict)
+    n_extra_headers: int = 0
+    trailer: bytes = b""
+    sample_interval_source: str = "binary"
+    notes: tuple[str, ...] = ()
 
     @property
     def itemsize(self) -> int:
-        return SAMPLE_FORMATS[self.sample_format][0]
+        return SampleFormat(self.sample_format).itemsize
+
+    @property
+    def header_size(self) -> int:
+        """Header bytes per trace (240, plus 240 per rev 2 additional header)."""
+        return TRACE_HEADER_SIZE * (1 + self.n_extra_headers)
 
     @property
     def trace_size(self) -> int:
-        return TRACE_HEADER_SIZE + self.n_samples * self.itemsize
+        return self.header_size + self.n_samples * self.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data_offset + self.n_traces * self.trace_size
+        return self.data_offset + self.n_traces * self.trace_size + len(self.trailer)
 
     def trace_dtype(self) -> np.dtype:
-        """Structured dtype of one trace block (raw header + raw samples)."""
-        return np.dtype([("header", "V240"), ("samples", "u1", (self.n_samples * self.itemsize,))])
+        """Structured dtype of one trace block (raw header(s) + raw samples)."""
+        parts: list[tuple[Any, ...]] = [("header", "V240")]
+        if self.n_extra_headers:
+            parts.append(("extra", f"V{TRACE_HEADER_SIZE * self.n_extra_headers}"))
+        parts.append(("samples", "u1", (self.n_samples * self.itemsize,)))
+        return np.dtype(parts)
 
     def memmap(self) -> np.memmap:
         """Read-only memory map of the trace blocks."""
@@ -120,7 +154,7 @@ def _check_path(path: str | os.PathLike) -> Path:
 
 
 def _plausible_format(code: int) -> bool:
-    return code in SAMPLE_FORMATS or code in (4, 6, 7, 9, 10, 11, 12, 15, 16)  # SEG-Y rev 2
+    return code in SampleFormat._value2member_map_ or code in UNSUPPORTED_FORMATS
 
 
 def _decode_text(raw: bytes) -> str:
@@ -138,17 +172,158 @@ def _decode_text(raw: bytes) -> str:
     return "\n".join(text[i : i + 80] for i in range(0, len(text), 80))
 
 
+def _word(raw: bytes, start: int, kind: str) -> int:
+    """The number of numpy ``kind`` (with byte order) at 0-based ``start`` of ``raw``."""
+    return int(np.frombuffer(raw, dtype=kind, count=1, offset=start)[0])
+
+
+def _byte_orders(binary: bytes, orders: tuple[str, ...]) -> tuple[str, ...]:
+    """``orders``, narrowed by the rev 2 byte-order constant (bytes 3297-3300) when set."""
+    for order in orders:
+        if _word(binary, 96, order + "u4") == BYTE_ORDER_CONSTANT:
+            return (order,)
+    return orders
+
+
+def _sample_format(p: Path, fmt: int) -> SampleFormat:
+    if fmt in UNSUPPORTED_FORMATS:
+        raise PromethiumError(
+            ErrorCode.UNSUPPORTED_FORMAT,
+            f"{p}: sample format code {fmt} ({UNSUPPORTED_FORMATS[fmt]}) is valid SEG-Y but "
+            "not supported",
+            hint="convert it to another format with the software that wrote it; supported "
+            "codes: " + ", ".join(f"{f.code} ({f.description})" for f in SampleFormat),
+        )
+    return SampleFormat(fmt)
+
+
+def _end_text_record(p: Path, start: int) -> int:
+    """Number of 3200-byte records from ``start`` up to and including the one holding the
+    ``((SEG: EndText))`` stanza (ASCII or EBCDIC, any case and spacing); 0 when none does."""
+    count = 0
+    with open(p, "rb") as fh:
+        fh.seek(start)
+        while True:
+            block = fh.read(TEXT_HEADER_SIZE * 256)
+            n = len(block) // TEXT_HEADER_SIZE
+            for i in range(n):
+                record = block[i * TEXT_HEADER_SIZE : (i + 1) * TEXT_HEADER_SIZE]
+                for codec in ("ascii", "cp037"):
+                    text = record.decode(codec, "replace").upper().replace(" ", "")
+                    if _END_TEXT in text:
+                        return count + i + 1
+            count += n
+            if len(block) < TEXT_HEADER_SIZE * 256:
+                return 0
+
+
+def _data_offset(
+    p: Path, fields: dict[str, Any], rev2: bool, size: int
+) -> tuple[int, tuple[str, ...]]:
+    """Byte offset of the first trace, and notes for the user: rev 2's explicit offset
+    (bytes 3521-3528) when set, else after the extended textual headers (count in bytes
+    3505-3506, read whatever the revision, as segyio does; -1 = up to the
+    ``((SEG: EndText))`` stanza). A count of more records than the file holds (noise in
+    a rev 0 header) is read as 0."""
+    base = TEXT_HEADER_SIZE + BINARY_HEADER_SIZE
+    if rev2 and fields["byte_offset_first_trace"]:
+        offset = int(fields["byte_offset_first_trace"])
+        if not base <= offset <= size:
+            raise PromethiumError(
+                ErrorCode.NOT_SEGY,
+                f"{p}: the binary header puts the first trace at byte {offset}, outside the "
+                f"{size}-byte file (or inside its file header)",
+                hint="the binary header is damaged; fix bytes 3521-3528 (byte offset of the "
+                "first trace) or set them to 0",
+            )
+        return offset, ()
+    n_ext = int(fields["num_extended_text_headers"])
+    if n_ext > 0 and base + TEXT_HEADER_SIZE * n_ext >= size:
+        return base, (f"bytes 3505-3506 say {n_ext} extended textual headers, more than the "
+                      "file holds; read as none",)
+    if n_ext == -1:
+        n_ext = _end_text_record(p, base)
+        if n_ext == 0:
+            raise PromethiumError(
+                ErrorCode.TRUNCATED_FILE,
+                f"{p}: the binary header says a variable number of extended textual headers "
+                "(-1 in bytes 3505-3506), but no 3200-byte record after it holds the "
+                "((SEG: EndText)) stanza that ends them",
+                hint="the file is cut short, or bytes 3505-3506 should hold the number of "
+                "extended textual headers",
+            )
+    elif n_ext < 0:
+        raise PromethiumError(
+            ErrorCode.NOT_SEGY,
+            f"{p}: the binary header says {n_ext} extended textual headers (bytes 3505-3506)",
+            hint="the binary header is damaged; bytes 3505-3506 hold a count, or -1 for a "
+            "variable number ended by ((SEG: EndText))",
+        )
+    return base + TEXT_HEADER_SIZE * n_ext, ()
+
+
+def _extra_headers(p: Path, fields: dict[str, Any], rev2: bool) -> int:
+    """Rev 2 additional 240-byte trace headers per trace (bytes 3507-3508)."""
+    n = int(fields["max_extended_trace_headers"]) if rev2 else 0
+    if n < 0:
+        raise PromethiumError(
+            ErrorCode.NOT_SEGY,
+            f"{p}: the binary header says {n} additional trace headers (bytes 3507-3508)",
+            hint="the binary header is damaged; fix bytes 3507-3508 (0 when traces have only "
+            "the standard 240-byte header)",
+        )
+    return n
+
+
+def _sample_interval(
+    fields: dict[str, Any] | None, rev2: bool, trace_dt: int
+) -> tuple[int | float, str, tuple[str, ...]]:
+    """Sample interval (µs), where it came from, and notes for the user.
+
+    A positive interval in the binary header (rev 2: the IEEE double in bytes 3273-3280
+    when set, else bytes 3217-3218) or in the first trace header (bytes 117-118); when
+    neither is positive, :data:`DEFAULT_SAMPLE_INTERVAL_US` with a note. Both 16-bit words
+    are signed, as segyio reads them.
+    """
+    binary, source = 0.0, "binary"
+    if fields is not None:
+        binary = float(fields["sample_interval"])
+        ext = float(fields["extended_sample_interval"])
+        if rev2 and math.isfinite(ext) and ext > 0:
+            binary, source = ext, "extended"
+    notes: tuple[str, ...] = ()
+    if binary > 0:
+        if trace_dt > 0 and abs(trace_dt - binary) >= 1:  # 16 bits hold no fraction
+            notes = (f"the binary header says a sample interval of {binary:g} µs, the first "
+                     f"trace header {trace_dt} µs; the binary header's is used",)
+        dt = binary
+    elif trace_dt > 0:
+        dt, source = float(trace_dt), "trace"
+    else:
+        dt, source = float(DEFAULT_SAMPLE_INTERVAL_US), "default"
+        where = "the binary and first trace headers" if fields is not None else "the trace header"
+        notes = (f"no positive sample interval in {where}; assuming "
+                 f"{DEFAULT_SAMPLE_INTERVAL_US} µs",)
+    return (int(dt) if dt.is_integer() else dt), source, notes
+
+
 def read_layout(
     path: str | os.PathLike, *, endian: str = "auto", su: bool | None = None
 ) -> SegyLayout:
     """Validate a SEG-Y/SU file and describe its layout.
+
+    Reads SEG-Y rev 0, 1 and 2.1: extended textual headers (fixed count, whatever the
+    revision, or ended by a ``((SEG: EndText))`` stanza), the 32-bit sample count, the
+    explicit first-trace offset, trace count and data trailer, additional trace headers,
+    and every sample format of :class:`~.segy_spec.SampleFormat`.
 
     Parameters
     ----------
     path : path-like
     endian : {"auto", "big", "little"}
         Byte order; "auto" tries big-endian first, then little-endian, by checking that the
-        sample format code and sample count are plausible and that the size adds up.
+        sample format code and sample count are plausible and that the size adds up (a
+        rev 2 byte-order constant, when set, decides).
     su : bool, optional
         Seismic Unix file (no file headers, IEEE samples). Default: by the ``.su`` suffix.
 
@@ -156,7 +331,7 @@ def read_layout(
     ------
     PromethiumError
         ``NOT_SEGY``, ``TRUNCATED_FILE``, ``UNSUPPORTED_FORMAT``, ``BAD_SAMPLE_COUNT``,
-        ``BAD_SAMPLE_INTERVAL``, ``PATH_NOT_FOUND``, ``PATH_IS_DIRECTORY``.
+        ``PATH_NOT_FOUND``, ``PATH_IS_DIRECTORY``, ``INVALID_PARAMETER``.
     """
     p = _check_path(path)
     size = p.stat().st_size
@@ -181,26 +356,21 @@ def read_layout(
     binary = head[TEXT_HEADER_SIZE : TEXT_HEADER_SIZE + BINARY_HEADER_SIZE]
     problems: list[str] = []
     deferred: PromethiumError | None = None
-    for order in orders[endian]:
+    candidates = _byte_orders(binary, orders[endian])
+    for order in candidates:
         fields = decode_binary_header(binary, order)
-        fmt = fields["data_sample_format"]
+        fmt = int(fields["data_sample_format"])
         if not _plausible_format(fmt):
             problems.append(f"{'big' if order == '>' else 'little'}-endian format code {fmt}")
             continue
-        if fmt not in SAMPLE_FORMATS:
-            raise PromethiumError(
-                ErrorCode.UNSUPPORTED_FORMAT,
-                f"{p}: sample format code {fmt} is valid SEG-Y but not supported",
-                hint="supported codes: " + ", ".join(
-                    f"{c} ({d})" for c, (_, d) in SAMPLE_FORMATS.items()),
-            )
-        n_ext = max(fields["num_extended_text_headers"], 0) if fields["segy_revision"] else 0
-        data_offset = TEXT_HEADER_SIZE + BINARY_HEADER_SIZE + TEXT_HEADER_SIZE * n_ext
-        ns = fields["samples_per_trace"] & 0xFFFF
-        first = head[TEXT_HEADER_SIZE + BINARY_HEADER_SIZE :]
-        trace_ns = None
-        if len(first) >= 118 and n_ext == 0:
-            trace_ns = int(np.frombuffer(first[114:116], dtype=order + "u2")[0])
+        itemsize = _sample_format(p, fmt).itemsize
+        rev2 = fields["segy_revision_major"] == 2
+        data_offset, offset_notes = _data_offset(p, fields, rev2, size)
+        n_extra = _extra_headers(p, fields, rev2)
+        first = _read_bytes(p, data_offset, data_offset + TRACE_HEADER_SIZE)
+        trace_ns = _word(first, 114, order + "u2") if len(first) >= 116 else None
+        trace_dt = _word(first, 116, order + "i2") if len(first) >= 118 else 0
+        ns = binary_sample_count(fields)
         if ns == 0 and trace_ns:
             ns = trace_ns
         if ns == 0 or ns > _MAX_SAMPLES:
@@ -209,21 +379,32 @@ def read_layout(
                 f"{p}: the binary header says {ns} samples per trace",
                 hint="the file header is damaged; fix bytes 3221-3222 (samples per trace)",
             )
-        dt = fields["sample_interval"] & 0xFFFF
-        if dt == 0 and len(first) >= 120:
-            dt = int(np.frombuffer(first[116:118], dtype=order + "u2")[0])
-        if dt == 0:
+        dt, dt_source, notes = _sample_interval(fields, rev2, trace_dt)
+        notes = offset_notes + notes
+        header_size = TRACE_HEADER_SIZE * (1 + n_extra)
+        trace_size = header_size + ns * itemsize
+        body = max(size - data_offset, 0)
+        declared = int(fields["num_traces"]) if rev2 else 0
+        n_trailer = int(fields["num_data_trailer_stanzas"]) if rev2 else 0
+        if declared and declared * trace_size <= body:
+            n_traces, rest = declared, 0
+            trailer_size = body - declared * trace_size
+            if trailer_size and trailer_size != TEXT_HEADER_SIZE * max(n_trailer, 0):
+                notes = (*notes, f"the {trailer_size} bytes after the {declared} traces the "
+                         "binary header counts (bytes 3513-3520) are kept as a data trailer")
+        else:
+            trailer_size = TEXT_HEADER_SIZE * n_trailer if 0 < n_trailer * 3200 < body else 0
+            n_traces, rest = divmod(body - trailer_size, trace_size)
+        if declared and n_traces != declared:
             raise PromethiumError(
-                ErrorCode.BAD_SAMPLE_INTERVAL,
-                f"{p}: sample interval is 0 in the binary and the first trace header",
-                hint="fix bytes 3217-3218 (sample interval in microseconds)",
+                ErrorCode.TRUNCATED_FILE,
+                f"{p}: the binary header says {declared} traces of {trace_size} bytes "
+                f"(bytes 3513-3520), but the file holds {body} bytes of traces",
+                hint="the file was cut short (interrupted copy?); copy it again from its source",
             )
-        itemsize = SAMPLE_FORMATS[fmt][0]
-        trace_size = TRACE_HEADER_SIZE + ns * itemsize
-        n_traces, rest = divmod(size - data_offset, trace_size)
         if n_traces <= 0 or rest:
-            if (trace_ns and trace_ns != ns and size > data_offset
-                    and (size - data_offset) % (TRACE_HEADER_SIZE + trace_ns * itemsize) == 0):
+            if (trace_ns and trace_ns != ns and body
+                    and body % (header_size + trace_ns * itemsize) == 0):
                 error = PromethiumError(
                     ErrorCode.BAD_SAMPLE_COUNT,
                     f"{p}: the binary header says {ns} samples per trace, which does not "
@@ -241,22 +422,28 @@ def read_layout(
                 error = PromethiumError(
                     ErrorCode.TRUNCATED_FILE,
                     f"{p}: {rest} bytes after {n_traces} complete traces of {trace_size} bytes "
-                    f"({ns} samples, format {fmt})",
+                    f"({ns} samples, format {fmt}"
+                    + (f", {n_extra} additional trace headers)" if n_extra else ")"),
                     hint="the file was cut short (interrupted copy?) or its samples-per-trace "
-                    "header is wrong; copy it again, or trim it to whole traces",
+                    "header is wrong; copy it again, or trim it to whole traces"
+                    + ("; traces with fewer additional headers than the maximum in bytes "
+                       "3507-3508 are not supported" if n_extra else ""),
                 )
-            if len(orders[endian]) > 1 and trace_ns is not None and trace_ns != ns:
+            if len(candidates) > 1 and trace_ns is not None and trace_ns != ns:
                 # maybe the other byte order reads right; if none does, this is the error
                 problems.append(f"sample count {ns} does not divide the file")
                 deferred = deferred or error
                 continue
             raise error
+        end = data_offset + n_traces * trace_size
         return SegyLayout(
             path=p, endian=order, sample_format=fmt, n_samples=ns, sample_interval_us=dt,
             data_offset=data_offset, n_traces=int(n_traces),
             text_header=head[:TEXT_HEADER_SIZE], binary_header=binary,
             extended_headers=_read_bytes(p, TEXT_HEADER_SIZE + BINARY_HEADER_SIZE, data_offset),
-            binary_fields=fields,
+            binary_fields=fields, n_extra_headers=n_extra,
+            trailer=_read_bytes(p, end, end + trailer_size) if trailer_size else b"",
+            sample_interval_source=dt_source, notes=notes,
         )
     if deferred is not None:  # a plausible SEG-Y header whose sizes do not add up
         raise deferred
@@ -282,20 +469,18 @@ def _su_layout(p: Path, head: bytes, size: int, orders: tuple[str, ...]) -> Segy
             hint="the file is empty or cut short",
         )
     for order in orders:
-        ns = int(np.frombuffer(head[114:116], dtype=order + "u2")[0])
-        dt = int(np.frombuffer(head[116:118], dtype=order + "u2")[0])
+        ns = _word(head, 114, order + "u2")
         if not 0 < ns <= _MAX_SAMPLES:
             continue
         n_traces, rest = divmod(size, TRACE_HEADER_SIZE + 4 * ns)
         if rest == 0 and n_traces > 0:
-            if dt == 0:
-                raise PromethiumError(
-                    ErrorCode.BAD_SAMPLE_INTERVAL, f"{p}: sample interval is 0",
-                    hint="fix trace bytes 117-118 (sample interval in microseconds)",
-                )
+            # SU's dt is an unsigned short; segyread leaves it 0 when only the binary
+            # header had the interval
+            dt, source, notes = _sample_interval(None, False, _word(head, 116, order + "u2"))
             return SegyLayout(
                 path=p, endian=order, sample_format=5, n_samples=ns, sample_interval_us=dt,
                 data_offset=0, n_traces=int(n_traces), is_su=True,
+                sample_interval_source=source, notes=notes,
             )
     raise PromethiumError(
         ErrorCode.NOT_SEGY,
@@ -308,7 +493,7 @@ def _su_layout(p: Path, head: bytes, size: int, orders: tuple[str, ...]) -> Segy
 def decode_samples(raw: np.ndarray, sample_format: int, endian: str) -> np.ndarray:
     """Decode raw sample bytes ``(..., ns*itemsize)`` uint8 to float32 ``(..., ns)``."""
     raw = np.ascontiguousarray(raw)
-    isz = SAMPLE_FORMATS[sample_format][0]
+    isz = SampleFormat(sample_format).itemsize
     out = np.empty((*raw.shape[:-1], raw.shape[-1] // isz), dtype=np.float32)
     decode_into(raw, out, sample_format, endian)
     return out
@@ -319,7 +504,9 @@ def decode_into(raw: np.ndarray, out: np.ndarray, sample_format: int, endian: st
 
     IBM floats go through segyio's C converter in place, except unnormalised words
     (leading hex digit 0, as some recorders write), which segyio decodes wrongly: those
-    are decoded exactly by :func:`promethium_lab.io.ibm.ibm_to_ieee`.
+    are decoded exactly by :func:`promethium_lab.io.ibm.ibm_to_ieee`. Other formats are
+    cast to float32 (8-byte and 4-byte integer samples beyond 2**24 are rounded to float32's
+    24-bit precision).
     """
     if sample_format == 1:
         import segyio._segyio as _segyio
@@ -334,8 +521,7 @@ def decode_into(raw: np.ndarray, out: np.ndarray, sample_format: int, endian: st
         if fix is not None:
             out[odd] = fix
         return
-    kinds = {2: "i4", 3: "i2", 5: "f4", 8: "i1"}
-    out[...] = raw.view(endian + kinds[sample_format])
+    out[...] = raw.view(_VIEWS[sample_format, endian])
 
 
 def _runs(sorted_values: np.ndarray) -> list[tuple[int, int]]:
@@ -463,12 +649,22 @@ def _scaled(values: np.ndarray, scalar: np.ndarray) -> np.ndarray:
 
 
 def read_raw_headers(layout: SegyLayout, batch_mb: float = 32.0) -> np.ndarray:
-    """All trace headers as an ``(n_traces,)`` ``V240`` array.
+    """All standard trace headers as an ``(n_traces,)`` ``V240`` array.
 
     One sequential pass over the file in batches of ``batch_mb``, so memory holds the
     headers and one batch, never the whole file (a memory map would keep every page).
     """
+    return read_trace_headers(layout, batch_mb)[0]
+
+
+def read_trace_headers(
+    layout: SegyLayout, batch_mb: float = 32.0
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """All trace headers: the standard ones (``(n_traces,)`` ``V240``) and the rev 2
+    additional ones (``V{240 * n}``, None when the file has none), in one pass."""
     out = np.empty(layout.n_traces, dtype="V240")
+    n_extra = layout.n_extra_headers
+    extra = np.empty(layout.n_traces, dtype=f"V{TRACE_HEADER_SIZE * n_extra}") if n_extra else None
     per = max(1, int(batch_mb * 2**20 // layout.trace_size))
     dtype = layout.trace_dtype()
     with open(layout.path, "rb") as fh:
@@ -483,7 +679,9 @@ def read_raw_headers(layout: SegyLayout, batch_mb: float = 32.0) -> np.ndarray:
                     "traces while reading headers", hint="the file changed while reading it",
                     retryable=True)
             out[start : start + count] = block["header"]
-    return out
+            if extra is not None:
+                extra[start : start + count] = block["extra"]
+    return out, extra
 
 
 def open_segy(
@@ -513,21 +711,33 @@ def open_segy(
     Returns
     -------
     xarray.Dataset
-        ``amplitude`` (lazy), ``trace_mask``, ``headers``, ``raw_headers``,
-        ``segy_file_header`` and coordinates.
+        ``amplitude`` (lazy), ``trace_mask``, ``headers``, ``raw_headers`` (and
+        ``raw_extra_headers`` for rev 2 additional trace headers), ``segy_file_header``
+        and coordinates.
+
+    Warns
+    -----
+    UserWarning
+        When a fallback was taken (no positive sample interval in the headers, headers
+        that disagree on it, unexplained bytes after the counted traces).
     """
+    check_key_bytes(key_bytes)
     layout = read_layout(path, endian=endian, su=su)
-    raw = read_raw_headers(layout)
+    raw, extra = read_trace_headers(layout)
     raw_u8 = raw.view(np.uint8).reshape(layout.n_traces, TRACE_HEADER_SIZE)
     grid = infer_grid(raw_u8, layout.endian, geometry=geometry,
                       binary_header=layout.binary_fields or None, **key_bytes)
-    return build_dataset(layout, grid, raw, chunks=chunks)
+    for note in layout.notes:
+        warnings.warn(f"{layout.path.name}: {note}", UserWarning, stacklevel=2)
+    return build_dataset(layout, grid, raw, chunks=chunks, extra=extra)
 
 
 def build_dataset(
-    layout: SegyLayout, grid: Grid, raw: np.ndarray, *, chunks: dict[str, int] | str | None = None
+    layout: SegyLayout, grid: Grid, raw: np.ndarray, *,
+    chunks: dict[str, int] | str | None = None, extra: np.ndarray | None = None,
 ) -> xr.Dataset:
-    """Assemble the survey dataset from a layout, its grid and its raw headers."""
+    """Assemble the survey dataset from a layout, its grid and its raw headers (``extra``:
+    the rev 2 additional trace headers of every file trace, kept raw)."""
     decoded = decode_trace_headers(raw, layout.endian)
     live = grid.live_mask
     idx = grid.trace_index[live]
@@ -538,7 +748,10 @@ def build_dataset(
 
     first = decoded[0]
     dt_ms = layout.sample_interval_us / 1000.0
-    delay = float(first["delay_recording_time"])
+    # times in trace bytes 95-114 are scaled by the time scalar (bytes 215-216), which SU's
+    # header does not have (unassigned there)
+    scalar = np.int16(0) if layout.is_su else first["times_scalar"]
+    delay = float(_scaled(first["delay_recording_time"], scalar))
     time = delay + dt_ms * np.arange(layout.n_samples)
     dims = (*grid.dims, "time")
 
@@ -558,18 +771,27 @@ def build_dataset(
         coords[name] = xr.Variable(grid.dims, values, attrs={"units": "m"})
 
     file_header = xr.Variable((), np.array(b"", dtype="S1"), attrs=_file_header_attrs(layout))
+    variables = {
+        "amplitude": amplitude,
+        "trace_mask": xr.Variable(grid.dims, live),
+        "headers": xr.Variable(grid.dims, headers),
+        "raw_headers": xr.Variable(grid.dims, raw_grid, attrs={"long_name": "Raw Headers"}),
+        "segy_trace_index": xr.Variable(
+            grid.dims, grid.trace_index.astype(np.int64),
+            attrs={"long_name": "Trace number in the source file (-1: absent)"},
+        ),
+        "segy_file_header": file_header,
+    }
+    if extra is not None:
+        extra_grid = np.zeros(grid.shape, dtype=extra.dtype)
+        extra_grid[live] = extra[idx]
+        variables["raw_extra_headers"] = xr.Variable(
+            grid.dims, extra_grid,
+            attrs={"long_name": "Raw additional trace headers (SEG-Y rev 2)",
+                   "count": layout.n_extra_headers},
+        )
     ds = xr.Dataset(
-        {
-            "amplitude": amplitude,
-            "trace_mask": xr.Variable(grid.dims, live),
-            "headers": xr.Variable(grid.dims, headers),
-            "raw_headers": xr.Variable(grid.dims, raw_grid, attrs={"long_name": "Raw Headers"}),
-            "segy_trace_index": xr.Variable(
-                grid.dims, grid.trace_index.astype(np.int64),
-                attrs={"long_name": "Trace number in the source file (-1: absent)"},
-            ),
-            "segy_file_header": file_header,
-        },
+        variables,
         coords=coords,
         attrs={
             "geometry": grid.geometry,
@@ -578,6 +800,7 @@ def build_dataset(
             "segy_endian": layout.endian,
             "segy_su": int(layout.is_su),
             "sample_interval_us": layout.sample_interval_us,
+            "sample_interval_source": layout.sample_interval_source,
             "key_bytes": {k: int(v) for k, v in grid.key_bytes.items()},
             "mdio_template": grid.template or "",
         },
@@ -596,4 +819,5 @@ def _file_header_attrs(layout: SegyLayout) -> dict[str, Any]:
         "rawTextHeader": b64(layout.text_header),
         "rawBinaryHeader": b64(layout.binary_header),
         "rawExtendedTextHeaders": b64(layout.extended_headers),
+        **({"rawTrailer": b64(layout.trailer)} if layout.trailer else {}),
     }

@@ -1,11 +1,12 @@
-"""SEG-Y rev 1 header layouts (trace and binary), with MDIO's field names.
+"""SEG-Y header layouts (trace and binary, rev 1 and 2.1) and sample formats.
 
-The names match the ``headers`` variable MDIO writes, so a store written here reads
-like one MDIO wrote. Byte positions are 1-based, as in the SEG-Y standard.
+Field names are MDIO's (the ``segy`` library's), so a store written here reads like one
+MDIO wrote. Byte positions are 1-based, as in the SEG-Y standard.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from functools import lru_cache
 
 import numpy as np
@@ -13,10 +14,14 @@ import numpy as np
 __all__ = [
     "BINARY_FIELDS",
     "BINARY_HEADER_SIZE",
+    "BYTE_ORDER_CONSTANT",
     "TEXT_HEADER_SIZE",
     "TRACE_FIELDS",
     "TRACE_HEADER_SIZE",
+    "UNSUPPORTED_FORMATS",
+    "SampleFormat",
     "binary_header_dtype",
+    "binary_sample_count",
     "decode_binary_header",
     "decode_trace_headers",
     "field_at_byte",
@@ -27,6 +32,70 @@ __all__ = [
 TEXT_HEADER_SIZE = 3200
 BINARY_HEADER_SIZE = 400
 TRACE_HEADER_SIZE = 240
+
+
+class SampleFormat(IntEnum):
+    """SEG-Y data sample format codes (binary header bytes 3225-3226) read and written here.
+
+    The one table of sample formats: every code segyio decodes. Each member holds its
+    ``code`` (the int value), ``kind`` (numpy kind without byte order; IBM floats are
+    stored as ``u4`` words), ``itemsize``, ``description`` and ``label`` (the lower-case
+    name accepted by ``export(format=...)``).
+    """
+
+    kind: str
+    description: str
+
+    IBM = 1, "u4", "4-byte IBM floating point"
+    INT32 = 2, "i4", "4-byte two's complement integer"
+    INT16 = 3, "i2", "2-byte two's complement integer"
+    IEEE = 5, "f4", "4-byte IEEE floating point"
+    FLOAT64 = 6, "f8", "8-byte IEEE floating point"
+    INT8 = 8, "i1", "1-byte two's complement integer"
+    INT64 = 9, "i8", "8-byte two's complement integer"
+    UINT32 = 10, "u4", "4-byte unsigned integer"
+    UINT16 = 11, "u2", "2-byte unsigned integer"
+    UINT64 = 12, "u8", "8-byte unsigned integer"
+    UINT8 = 16, "u1", "1-byte unsigned integer"
+
+    def __new__(cls, code: int, kind: str, description: str) -> SampleFormat:
+        obj = int.__new__(cls, code)
+        obj._value_ = code
+        obj.kind = kind
+        obj.description = description
+        return obj
+
+    @property
+    def code(self) -> int:
+        """The SEG-Y code."""
+        return int(self)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per sample."""
+        return np.dtype(self.kind).itemsize
+
+    @property
+    def label(self) -> str:
+        """Lower-case name (``"ibm"``, ``"ieee"``, ``"int16"`` ...)."""
+        return self.name.lower()
+
+    @property
+    def is_integer(self) -> bool:
+        """True for the integer formats (samples must be integral to be written)."""
+        return self not in (SampleFormat.IBM, SampleFormat.IEEE, SampleFormat.FLOAT64)
+
+    def dtype(self, endian: str = ">") -> np.dtype:
+        """numpy dtype of the samples as stored, in byte order ``endian``."""
+        return np.dtype(endian + self.kind)
+
+
+#: Valid SEG-Y sample format codes that segyio does not decode either (-> PL-IO-005).
+UNSUPPORTED_FORMATS: dict[int, str] = {
+    4: "4-byte fixed point with gain (obsolete)",
+    7: "3-byte two's complement integer",
+    15: "3-byte unsigned integer",
+}
 
 #: (name, 1-based byte, numpy kind) of every standard trace header field.
 TRACE_FIELDS: tuple[tuple[str, int, str], ...] = (
@@ -121,7 +190,9 @@ TRACE_FIELDS: tuple[tuple[str, int, str], ...] = (
     ('source_measurement_unit', 231, 'i2'),
 )
 
-#: (name, 1-based byte, numpy kind) of the standard binary header fields.
+#: (name, 1-based byte within the 400-byte header, numpy kind) of the standard binary
+#: header fields, rev 1 and rev 2.1 (file byte = 3200 + byte). ``segy_revision`` (rev 1's
+#: 2-byte word) overlaps rev 2's one-byte ``segy_revision_major``/``_minor``.
 BINARY_FIELDS: tuple[tuple[str, int, str], ...] = (
     ('job_id', 1, 'i4'),
     ('line_num', 5, 'i4'),
@@ -150,10 +221,29 @@ BINARY_FIELDS: tuple[tuple[str, int, str], ...] = (
     ('measurement_system_code', 55, 'i2'),
     ('impulse_polarity_code', 57, 'i2'),
     ('vibratory_polarity_code', 59, 'i2'),
+    ('extended_data_traces_per_ensemble', 61, 'i4'),
+    ('extended_aux_traces_per_ensemble', 65, 'i4'),
+    ('extended_samples_per_trace', 69, 'i4'),
+    ('extended_sample_interval', 73, 'f8'),
+    ('extended_orig_sample_interval', 81, 'f8'),
+    ('extended_orig_samples_per_trace', 89, 'i4'),
+    ('extended_ensemble_fold', 93, 'i4'),
+    ('byte_order', 97, 'i4'),
     ('segy_revision', 301, 'i2'),
+    ('segy_revision_major', 301, 'u1'),
+    ('segy_revision_minor', 302, 'u1'),
     ('fixed_length_trace_flag', 303, 'i2'),
     ('num_extended_text_headers', 305, 'i2'),
+    ('max_extended_trace_headers', 307, 'i2'),
+    ('survey_type', 309, 'i2'),
+    ('time_basis_code', 311, 'i2'),
+    ('num_traces', 313, 'u8'),
+    ('byte_offset_first_trace', 321, 'u8'),
+    ('num_data_trailer_stanzas', 329, 'i4'),
 )
+
+#: The rev 2 byte-order constant (bytes 3297-3300) read in the file's byte order.
+BYTE_ORDER_CONSTANT = 0x01020304
 
 
 @lru_cache(maxsize=4)
@@ -198,10 +288,20 @@ def decode_trace_headers(raw: np.ndarray, endian: str = ">") -> np.ndarray:
     return view.astype(headers_dtype())
 
 
-def decode_binary_header(raw: bytes, endian: str = ">") -> dict[str, int]:
-    """Decode the 400-byte binary header into a dict of named ints."""
+def decode_binary_header(raw: bytes, endian: str = ">") -> dict[str, int | float]:
+    """Decode the 400-byte binary header into a dict of named numbers (floats for the
+    rev 2 IEEE double fields, ints for the rest)."""
     rec = np.frombuffer(raw[:BINARY_HEADER_SIZE], dtype=binary_header_dtype(endian))[0]
-    return {n: int(rec[n]) for n, _, _ in BINARY_FIELDS}
+    return {n: float(rec[n]) if k[0] == "f" else int(rec[n]) for n, _, k in BINARY_FIELDS}
+
+
+def binary_sample_count(fields: dict[str, int | float]) -> int:
+    """Samples per trace a decoded binary header says: rev 2's 32-bit count (bytes
+    3269-3272) when set in a rev 2 header, else the unsigned 16-bit count (3221-3222);
+    with segyio's rule that a set 32-bit count also counts when the 16-bit one is 0."""
+    ns = int(fields["samples_per_trace"]) & 0xFFFF
+    ext = int(fields["extended_samples_per_trace"])
+    return ext if ext > 0 and (fields["segy_revision_major"] == 2 or ns == 0) else ns
 
 
 def field_at_byte(byte: int) -> tuple[str, int, str]:

@@ -2,20 +2,21 @@
 
 :class:`SegyWriter` writes the 3200-byte text header, the 400-byte binary header and
 any extended text headers exactly as given (only the binary header's data sample
-format is patched to the format written), then blocks of traces: each block is built
-as one ``(K, 240 + n_samples * itemsize)`` uint8 array and written with one call.
-Trace headers are written byte for byte; samples are encoded in one of the SEG-Y
-rev 1 sample formats below, in big- (standard) or little-endian order.
+format, and for rev 2 the additional-header and trace counts, are patched to what is
+written), then blocks of traces: each block is built as one
+``(K, 240 * (1 + extra) + n_samples * itemsize)`` uint8 array and written with one call,
+then any data trailer. Trace headers (and rev 2 additional trace headers) are written
+byte for byte; samples are encoded in any :class:`~.segy_spec.SampleFormat`, in big-
+(standard) or little-endian order:
 
-=====  ==================================  ======================================
-code   format                              samples
-=====  ==================================  ======================================
-1      4-byte IBM float                    rounded to nearest (:mod:`.ibm`)
-2      4-byte two's-complement integer     must be integral and in range
-3      2-byte two's-complement integer     must be integral and in range
-5      4-byte IEEE float                   exact for float32 input
-8      1-byte two's-complement integer     must be integral and in range
-=====  ==================================  ======================================
+=========================  ======================================
+code                       samples
+=========================  ======================================
+1 (IBM float)              rounded to nearest (:mod:`.ibm`)
+5, 6 (IEEE float, double)  exact for float32 input
+2, 3, 8, 9 (integers)      must be integral and in range
+10, 11, 12, 16 (unsigned)  must be integral and in range
+=========================  ======================================
 
 The file is written to ``<path>.partial-<pid>`` and moved onto ``path`` with
 :func:`os.replace` after an fsync, so ``path`` never holds a half-written file.
@@ -37,21 +38,16 @@ from promethium_lab.io.segy_spec import (
     BINARY_HEADER_SIZE,
     TEXT_HEADER_SIZE,
     TRACE_HEADER_SIZE,
+    SampleFormat,
+    binary_sample_count,
+    decode_binary_header,
 )
 
-__all__ = ["SAMPLE_FORMATS", "SegyWriter", "patch_binary_header"]
-
-#: SEG-Y data sample format code → (numpy kind without byte order, name).
-SAMPLE_FORMATS: dict[int, tuple[str, str]] = {
-    1: ("u4", "4-byte IBM float"),
-    2: ("i4", "4-byte integer"),
-    3: ("i2", "2-byte integer"),
-    5: ("f4", "4-byte IEEE float"),
-    8: ("i1", "1-byte integer"),
-}
+__all__ = ["SegyWriter", "patch_binary_header", "patch_sample_count"]
 
 _FORMAT_HINT = "export as format 5 (IEEE) or 1 (IBM)"
-_BINARY_FIELD_AT = {name: (byte - 1, int(kind[1])) for name, byte, kind in BINARY_FIELDS}
+#: name -> (0-based offset, bytes, numpy kind) of each binary header field
+_BINARY_FIELD_AT = {name: (byte - 1, int(kind[1:]), kind) for name, byte, kind in BINARY_FIELDS}
 
 
 def _check_endian(endian: str) -> None:
@@ -63,7 +59,7 @@ def _check_endian(endian: str) -> None:
         )
 
 
-def patch_binary_header(raw: bytes, endian: str, **fields: int) -> bytes:
+def patch_binary_header(raw: bytes, endian: str, **fields: int | float) -> bytes:
     """Return the 400-byte binary header ``raw`` with the named fields set.
 
     Parameters
@@ -72,11 +68,12 @@ def patch_binary_header(raw: bytes, endian: str, **fields: int) -> bytes:
         The raw 400-byte binary header (file bytes 3201-3600).
     endian : {'>', '<'}
         Byte order of the header.
-    **fields : int
+    **fields : int or float
         New values by :data:`~promethium_lab.io.segy_spec.BINARY_FIELDS` name, e.g.
-        ``data_sample_format=5, samples_per_trace=1001, sample_interval=2000``. A 2-byte
-        field takes -32768..65535 (values above 32767 are stored as their unsigned bit
-        pattern, as SEG-Y rev 1 reads ``samples_per_trace``), a 4-byte one -2**31..2**32-1.
+        ``data_sample_format=5, samples_per_trace=1001, sample_interval=2000``. An integer
+        field of n bytes takes -2**(8n-1)..2**(8n)-1 (values above the signed range are
+        stored as their unsigned bit pattern, as SEG-Y rev 1 reads ``samples_per_trace``);
+        the rev 2 IEEE double fields take any real number.
 
     Returns
     -------
@@ -105,8 +102,12 @@ def patch_binary_header(raw: bytes, endian: str, **fields: int) -> bytes:
                 f"unknown binary header field {name!r}",
                 hint="use a name from promethium_lab.io.segy_spec.BINARY_FIELDS",
             )
-        offset, width = _BINARY_FIELD_AT[name]
+        offset, width, kind = _BINARY_FIELD_AT[name]
         bits = 8 * width
+        if kind[0] == "f" and isinstance(value, int | float | np.integer | np.floating) \
+                and not isinstance(value, bool):
+            buf[offset : offset + width] = np.array(value, dtype=endian + kind).tobytes()
+            continue
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise PromethiumError(
                 ErrorCode.INVALID_PARAMETER,
@@ -120,6 +121,35 @@ def patch_binary_header(raw: bytes, endian: str, **fields: int) -> bytes:
             )
         buf[offset : offset + width] = (value % 2**bits).to_bytes(width, order)
     return bytes(buf)
+
+
+def patch_sample_count(raw: bytes, endian: str, n_samples: int) -> bytes:
+    """The binary header ``raw`` saying ``n_samples`` samples per trace.
+
+    Unchanged when it already says so (as the reader counts: the rev 2 32-bit count in
+    bytes 3269-3272 when set, else bytes 3221-3222); else the 16-bit count is set, and
+    the 32-bit one too when it is in use or the count needs more than 16 bits.
+
+    Raises
+    ------
+    PromethiumError
+        ``EXPORT_UNSUPPORTED`` for more than 65535 samples in a header before rev 2.
+    """
+    fields = decode_binary_header(raw, endian)
+    rev2 = fields["segy_revision_major"] == 2
+    if binary_sample_count(fields) == n_samples:
+        return bytes(raw)
+    if n_samples <= 0xFFFF and not (rev2 and int(fields["extended_samples_per_trace"]) > 0):
+        return patch_binary_header(raw, endian, samples_per_trace=n_samples)
+    if not rev2 and n_samples > 0xFFFF:
+        raise PromethiumError(
+            ErrorCode.EXPORT_UNSUPPORTED,
+            f"{n_samples} samples per trace need SEG-Y rev 2's 32-bit count, and the binary "
+            "header is an older revision",
+            hint="export fewer samples per trace, or set bytes 3501-3502 to rev 2",
+        )
+    return patch_binary_header(raw, endian, extended_samples_per_trace=n_samples,
+                               samples_per_trace=n_samples if n_samples <= 0xFFFF else 0)
 
 
 def _bytes_param(value: bytes, name: str, size: int | None) -> bytes:
@@ -152,16 +182,24 @@ class SegyWriter:
         3200 raw bytes (EBCDIC or ASCII, written as given).
     binary_header : bytes
         400 raw bytes, written as given except ``data_sample_format`` (bytes 3225-3226),
-        which is set to ``sample_format``.
+        which is set to ``sample_format``, and in a rev 2 header the number of additional
+        trace headers (3507-3508), set to ``extra_trace_headers``, and a non-zero trace
+        count (3513-3520), set to the number of traces written.
     n_samples : int
         Samples per trace of every block.
     sample_format : int
-        SEG-Y data sample format code: 1 (IBM), 5 (IEEE), 2, 3 or 8 (integers).
+        SEG-Y data sample format code: any :class:`~.segy_spec.SampleFormat`.
     endian : {'>', '<'}, default '>'
-        Byte order of the samples and of the patched format field.
+        Byte order of the samples and of the patched fields.
     extended_headers : bytes, default b""
-        Extended textual headers (a multiple of 3200 bytes), written after the binary
-        header; the caller keeps the binary header's count of them consistent.
+        Extended textual headers (a multiple of 3200 bytes; in a rev 2 file whose binary
+        header gives the first trace's byte offset, exactly the bytes up to it), written
+        after the binary header; the caller keeps the binary header's count consistent.
+    extra_trace_headers : int, default 0
+        SEG-Y rev 2 additional 240-byte trace headers per trace (needs a rev 2 binary
+        header); each block then passes them to :meth:`write_traces`.
+    trailer : bytes, default b""
+        Bytes written after the last trace (rev 2 data trailer stanzas), as given.
     overwrite : bool, default False
         Replace an existing ``path``.
 
@@ -171,7 +209,7 @@ class SegyWriter:
         ``OUTPUT_EXISTS`` when ``path`` exists and not ``overwrite``; ``PATH_IS_DIRECTORY``
         or ``PATH_NOT_FOUND`` (missing parent folder); ``EXPORT_UNSUPPORTED`` for another
         sample format; ``INVALID_PARAMETER`` for headers of the wrong size, a bad
-        ``endian`` or ``n_samples``.
+        ``endian``, ``n_samples`` or ``extra_trace_headers``.
     """
 
     def __init__(
@@ -184,11 +222,13 @@ class SegyWriter:
         sample_format: int,
         endian: str = ">",
         extended_headers: bytes = b"",
+        extra_trace_headers: int = 0,
+        trailer: bytes = b"",
         overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
         _check_endian(endian)
-        if sample_format not in SAMPLE_FORMATS or isinstance(sample_format, bool):
+        if isinstance(sample_format, bool) or sample_format not in SampleFormat._value2member_map_:
             raise PromethiumError(
                 ErrorCode.EXPORT_UNSUPPORTED,
                 f"cannot write SEG-Y data sample format {sample_format!r}",
@@ -205,7 +245,13 @@ class SegyWriter:
             )
         text = _bytes_param(text_header, "text_header", TEXT_HEADER_SIZE)
         binary = _bytes_param(binary_header, "binary_header", BINARY_HEADER_SIZE)
-        extended = _bytes_param(extended_headers, "extended_headers", None)
+        fields = decode_binary_header(binary, endian)
+        rev2 = fields["segy_revision_major"] == 2
+        explicit = TEXT_HEADER_SIZE + BINARY_HEADER_SIZE + len(extended_headers)
+        exact = rev2 and fields["byte_offset_first_trace"] == explicit
+        extended = _bytes_param(extended_headers, "extended_headers", None if not exact else
+                                len(extended_headers))
+        n_extra = _extra_count(extra_trace_headers, rev2)
         if self.path.is_dir():
             raise PromethiumError(
                 ErrorCode.PATH_IS_DIRECTORY,
@@ -224,19 +270,23 @@ class SegyWriter:
                 f"folder {self.path.parent} does not exist",
                 hint="create the folder first",
             )
-        fmt_offset, _ = _BINARY_FIELD_AT["data_sample_format"]
-        current = int.from_bytes(
-            binary[fmt_offset : fmt_offset + 2], "big" if endian == ">" else "little", signed=True
-        )
-        if current != sample_format:
-            binary = patch_binary_header(binary, endian, data_sample_format=sample_format)
+        patch: dict[str, int] = {}
+        if fields["data_sample_format"] != sample_format:
+            patch["data_sample_format"] = int(sample_format)
+        if rev2 and fields["max_extended_trace_headers"] != n_extra:
+            patch["max_extended_trace_headers"] = n_extra
+        if patch:
+            binary = patch_binary_header(binary, endian, **patch)
 
         self.n_samples = int(n_samples)
-        self.sample_format = int(sample_format)
+        self.sample_format = SampleFormat(sample_format)
         self.endian = endian
         self.overwrite = overwrite
+        self.extra_trace_headers = n_extra
         self.traces_written = 0
-        self._dtype = np.dtype(endian + SAMPLE_FORMATS[self.sample_format][0])
+        self._count_traces = rev2 and fields["num_traces"] != 0
+        self._trailer = bytes(trailer)
+        self._dtype = self.sample_format.dtype(endian)
         self._partial = self.path.with_name(f"{self.path.name}.partial-{os.getpid()}")
         self._fh: BinaryIO | None = open(self._partial, "wb")
         try:
@@ -250,7 +300,9 @@ class SegyWriter:
         """True once :meth:`close` or :meth:`abort` has run."""
         return self._fh is None
 
-    def write_traces(self, raw_headers: np.ndarray, samples: np.ndarray) -> None:
+    def write_traces(
+        self, raw_headers: np.ndarray, samples: np.ndarray, extra_headers: np.ndarray | None = None
+    ) -> None:
         """Append a block of K traces.
 
         Parameters
@@ -261,6 +313,9 @@ class SegyWriter:
         samples : numpy.ndarray
             ``(K, n_samples)`` real values (float32 normally; integer arrays are fine for
             the integer formats).
+        extra_headers : numpy.ndarray, optional
+            The rev 2 additional trace headers, ``(K, 240 * extra_trace_headers)`` uint8
+            or ``(K,)`` void records of that size; required when ``extra_trace_headers``.
 
         Raises
         ------
@@ -272,29 +327,37 @@ class SegyWriter:
         if self._fh is None:
             raise ValueError(f"SegyWriter for {self.path} is closed")
         try:
-            block = self._build_block(raw_headers, samples)
+            block = self._build_block(raw_headers, samples, extra_headers)
             self._fh.write(block)
             self.traces_written += block.shape[0]
         except BaseException:
             self.abort()
             raise
 
-    def _build_block(self, raw_headers: np.ndarray, samples: np.ndarray) -> np.ndarray:
-        headers = np.asarray(raw_headers)
-        if headers.ndim == 1 and headers.dtype.kind == "V" and headers.dtype.itemsize == 240:
-            headers = np.ascontiguousarray(headers).view(np.uint8).reshape(-1, TRACE_HEADER_SIZE)
-        elif not (
-            headers.ndim == 2
-            and headers.dtype == np.uint8
-            and headers.shape[1] == TRACE_HEADER_SIZE
-        ):
+    def _build_block(self, raw_headers: np.ndarray, samples: np.ndarray,
+                     extra_headers: np.ndarray | None = None) -> np.ndarray:
+        headers = _header_bytes(raw_headers, TRACE_HEADER_SIZE, "raw_headers")
+        k = headers.shape[0]
+        width = TRACE_HEADER_SIZE * self.extra_trace_headers
+        if width:
+            if extra_headers is None:
+                raise PromethiumError(
+                    ErrorCode.INVALID_PARAMETER,
+                    f"the writer was opened with {self.extra_trace_headers} additional trace "
+                    "headers per trace; pass them as extra_headers",
+                )
+            extra = _header_bytes(extra_headers, width, "extra_headers")
+            if extra.shape[0] != k:
+                raise PromethiumError(
+                    ErrorCode.INVALID_PARAMETER,
+                    f"{extra.shape[0]} extra_headers for {k} raw_headers",
+                )
+        elif extra_headers is not None and np.asarray(extra_headers).size:
             raise PromethiumError(
                 ErrorCode.INVALID_PARAMETER,
-                f"raw_headers must be (K, 240) uint8 or (K,) V240, got shape {headers.shape} "
-                f"dtype {headers.dtype}",
+                "extra_headers given, but the writer was opened with extra_trace_headers=0",
             )
         values = np.asarray(samples)
-        k = headers.shape[0]
         if values.ndim != 2 or values.shape != (k, self.n_samples):
             raise PromethiumError(
                 ErrorCode.INVALID_PARAMETER,
@@ -307,12 +370,15 @@ class SegyWriter:
                 ErrorCode.INVALID_PARAMETER,
                 f"samples must be real numbers, got dtype {values.dtype}",
             )
-        block = np.empty((k, TRACE_HEADER_SIZE + self.n_samples * self._dtype.itemsize), np.uint8)
+        head = TRACE_HEADER_SIZE + width
+        block = np.empty((k, head + self.n_samples * self._dtype.itemsize), np.uint8)
         block[:, :TRACE_HEADER_SIZE] = headers
-        dst = block[:, TRACE_HEADER_SIZE:].view(self._dtype)
-        if self.sample_format == 1:
+        if width:
+            block[:, TRACE_HEADER_SIZE:head] = extra
+        dst = block[:, head:].view(self._dtype)
+        if self.sample_format == SampleFormat.IBM:
             dst[...] = ieee_to_ibm(values)
-        elif self.sample_format == 5:
+        elif not self.sample_format.is_integer:
             dst[...] = values
         else:
             self._check_integral(values)
@@ -322,17 +388,18 @@ class SegyWriter:
     def _check_integral(self, values: np.ndarray) -> None:
         info = np.iinfo(self._dtype)
         if values.dtype.kind == "f":
+            # float(max) + 1 is exact (a power of two): no rounding lets 2**64 through
             with np.errstate(invalid="ignore"):
                 bad = ~(np.isfinite(values) & (values == np.round(values)))
-                bad |= (values < info.min) | (values > info.max)
+                bad |= (values < float(info.min)) | (values >= float(info.max) + 1.0)
         else:
             bad = (values < info.min) | (values > info.max)
         if bad.any():
             trace, index = (int(i) for i in np.argwhere(bad)[0])
-            code = self.sample_format
+            fmt = self.sample_format
             raise PromethiumError(
                 ErrorCode.EXPORT_UNSUPPORTED,
-                f"SEG-Y format {code} ({SAMPLE_FORMATS[code][1]}) holds integers "
+                f"SEG-Y format {fmt.code} ({fmt.description}) holds integers "
                 f"{info.min}..{info.max}; sample {index} of trace {self.traces_written + trace} "
                 f"is {values[trace, index]!r} ({int(bad.sum())} such samples in this block)",
                 hint=_FORMAT_HINT,
@@ -344,6 +411,10 @@ class SegyWriter:
         if fh is None:
             return
         try:
+            fh.write(self._trailer)
+            if self._count_traces:  # a rev 2 trace count (bytes 3513-3520) says what is there
+                fh.seek(TEXT_HEADER_SIZE + _BINARY_FIELD_AT["num_traces"][0])
+                fh.write(np.array(self.traces_written, dtype=self.endian + "u8").tobytes())
             fh.flush()
             os.fsync(fh.fileno())
             fh.close()
@@ -384,6 +455,36 @@ class SegyWriter:
             self.close()
         else:
             self.abort()
+
+
+def _extra_count(value: int, rev2: bool) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER,
+            f"extra_trace_headers must be a non-negative integer, got {value!r}",
+        )
+    if value and not rev2:
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER,
+            f"{value} additional trace headers need a SEG-Y rev 2 binary header "
+            "(bytes 3501-3502)",
+            hint="write the source's rev 2 binary header, or leave the additional headers out",
+        )
+    return int(value)
+
+
+def _header_bytes(headers: np.ndarray, width: int, name: str) -> np.ndarray:
+    """``(K, width)`` uint8 view of ``(K, width)`` uint8 or ``(K,)`` ``V{width}`` headers."""
+    arr = np.asarray(headers)
+    if arr.ndim == 1 and arr.dtype.kind == "V" and arr.dtype.itemsize == width:
+        return np.ascontiguousarray(arr).view(np.uint8).reshape(-1, width)
+    if arr.ndim == 2 and arr.dtype == np.uint8 and arr.shape[1] == width:
+        return arr
+    raise PromethiumError(
+        ErrorCode.INVALID_PARAMETER,
+        f"{name} must be (K, {width}) uint8 or (K,) V{width}, got shape {arr.shape} "
+        f"dtype {arr.dtype}",
+    )
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -7,6 +7,11 @@
 >>> job.cancel()                                                          # within one batch
 >>> job.result()                                   # the store's Path, or the stored error
 
+Job kinds (:mod:`~promethium_lab.jobs.registry`) are declared, not discovered: the
+built-in ones in ``BUILTIN_KINDS``, those of other packages through the
+``promethium_lab.workflows`` entry-point group. One pydantic :class:`JobRecord` describes a
+job for the store, the REST API and the side panel.
+
 Records live in one SQLite file per user (``<data_dir>/jobs.sqlite``), shared by every
 kernel, Dask worker, the CLI (``promethium-lab jobs ...``) and the server extension.
 """
@@ -18,11 +23,14 @@ from promethium_lab.jobs.executors import DaskExecutor, Executor, KernelExecutor
 from promethium_lab.jobs.models import (
     ACTIVE_STATES,
     TERMINAL_STATES,
+    JobError,
     JobRecord,
     JobState,
+    PartialOutput,
     error_from_dict,
 )
 from promethium_lab.jobs.registry import (
+    BUILTIN_KINDS,
     WorkflowSpec,
     get_workflow,
     register_workflow,
@@ -34,16 +42,19 @@ from promethium_lab.jobs.store import JobStore, default_store_path, get_store
 
 __all__ = [
     "ACTIVE_STATES",
+    "BUILTIN_KINDS",
     "TERMINAL_STATES",
     "DaskExecutor",
     "Executor",
     "Job",
     "JobContext",
+    "JobError",
     "JobRecord",
     "JobRunner",
     "JobState",
     "JobStore",
     "KernelExecutor",
+    "PartialOutput",
     "WorkflowSpec",
     "cancel_job",
     "default_store_path",

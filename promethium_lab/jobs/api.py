@@ -14,7 +14,7 @@ from typing import Any
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.jobs.executors import Executor, get_executor
 from promethium_lab.jobs.models import JobRecord, JobState, error_from_dict, json_safe
-from promethium_lab.jobs.registry import accepted_parameters, get_workflow
+from promethium_lab.jobs.registry import RUNNER_PARAMETERS, accepted_parameters, get_workflow
 from promethium_lab.jobs.runner import HEARTBEAT, local_runner
 from promethium_lab.jobs.store import JobStore, get_store
 
@@ -196,7 +196,7 @@ def _check_params(kind: str, func: Any, params: dict[str, Any]) -> None:
     import inspect
 
     names, var_kw = accepted_parameters(func)
-    shown = sorted(names - {"context", "callback", "should_stop", "client"})
+    shown = sorted(names - RUNNER_PARAMETERS)
     unknown = [] if var_kw else sorted(set(params) - names)
     if unknown:
         raise PromethiumError(ErrorCode.INVALID_PARAMETER,
@@ -205,7 +205,7 @@ def _check_params(kind: str, func: Any, params: dict[str, Any]) -> None:
     try:
         required = [p.name for p in inspect.signature(func).parameters.values()
                     if p.default is p.empty and p.name not in params
-                    and p.name not in ("context", "callback", "should_stop", "client")
+                    and p.name not in RUNNER_PARAMETERS
                     and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     except (TypeError, ValueError):
         required = []
@@ -308,11 +308,12 @@ def get_job(job_id: str, *, job_store: JobStore | str | os.PathLike | None = Non
 
 
 def list_jobs(*, state: str | JobState | list[str | JobState] | None = None,
-              kind: str | None = None, limit: int | None = None,
+              kind: str | None = None, limit: int | None = None, offset: int = 0,
               job_store: JobStore | str | os.PathLike | None = None) -> list[JobRecord]:
-    """Job records, newest first (snapshots; use :func:`get_job` for a live handle)."""
+    """Job records, newest first (snapshots; use :func:`get_job` for a live handle);
+    ``limit`` and ``offset`` page through them."""
     st = job_store if isinstance(job_store, JobStore) else get_store(job_store)
-    return st.list(state=state, kind=kind, limit=limit)
+    return st.list(state=state, kind=kind, limit=limit, offset=offset)
 
 
 def cancel_job(job_id: str, *,

@@ -11,12 +11,19 @@
 
 Both write the same job records; cancellation and progress go through the store, so a
 job is watched and canceled the same way wherever it runs.
+
+Shutdown: :func:`close_executors` closes the process's shared Dask executors (client, then
+the LocalCluster it started). It runs by itself at interpreter exit *before* the thread
+pools of ``concurrent.futures`` stop taking work, so a Dask future that settles late (its
+done-callback goes through such a pool) never meets a closed pool; one-shot callers (the
+CLI) call it themselves before returning.
 """
 
 from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -24,11 +31,16 @@ from typing import Any
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.logging import get_logger
+from promethium_lab.core.resources import gpu_resources
 from promethium_lab.jobs.models import JobState
 from promethium_lab.jobs.runner import HEARTBEAT, JobRunner, run_job
 from promethium_lab.jobs.store import JobStore, cleanup_partials
 
-__all__ = ["DaskExecutor", "Executor", "KernelExecutor", "get_executor", "gpu_resources"]
+__all__ = ["DaskExecutor", "Executor", "KernelExecutor", "close_executors", "get_executor",
+           "gpu_resources"]
+
+#: seconds :meth:`DaskExecutor.close` waits for the Dask futures of jobs already ended
+SETTLE_S = 10.0
 
 log = get_logger("jobs")
 
@@ -96,17 +108,6 @@ class KernelExecutor(Executor):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def gpu_resources(scheduler_info: dict[str, Any], wants_gpu: bool) -> dict[str, float] | None:
-    """The resource annotation for a job: ``{"GPU": 1}`` when it wants a GPU and some
-    worker of the cluster declares one, else None (run anywhere)."""
-    if not wants_gpu:
-        return None
-    for worker in (scheduler_info.get("workers") or {}).values():
-        if float((worker.get("resources") or {}).get("GPU", 0)) >= 1:
-            return {"GPU": 1}
-    return None
-
-
 class DaskExecutor(Executor):
     """Jobs as Dask tasks.
 
@@ -147,6 +148,7 @@ class DaskExecutor(Executor):
         self._cluster: Any = None
         self._kind = "dask"
         self._lock = threading.Lock()
+        self._in_flight: dict[str, tuple[JobStore, Any]] = {}  # job id -> (store, future)
 
     # -- cluster ----------------------------------------------------------------
     @property
@@ -228,7 +230,7 @@ class DaskExecutor(Executor):
         """``{"GPU": 1}`` for GPU jobs when a worker declares a GPU, else None."""
         if not wants_gpu:
             return None
-        return gpu_resources(self.client.scheduler_info(n_workers=-1), True)
+        return gpu_resources(self.client, True)
 
     # -- jobs -------------------------------------------------------------------
     def submit_job(self, store: JobStore, job_id: str, target: Any, params: dict[str, Any],
@@ -242,14 +244,48 @@ class DaskExecutor(Executor):
             from distributed import fire_and_forget as forget
 
             forget(future)
-        future.add_done_callback(lambda f: _dask_done(store, job_id, f))
+        self._in_flight[job_id] = (store, future)
+        future.add_done_callback(lambda f: self._done(store, job_id, f))
         return future
+
+    def _done(self, store: JobStore, job_id: str, future: Any) -> None:
+        self._in_flight.pop(job_id, None)
+        _dask_done(store, job_id, future)
+
+    def _settle(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until the Dask futures of jobs whose records already
+        ended are done too, so that their callbacks run now, not while this process exits.
+        Jobs still running are left to :meth:`close` (their tasks are released)."""
+        from distributed import wait
+
+        ended = []
+        for job_id, (store, future) in list(self._in_flight.items()):
+            try:
+                if not future.done() and store.get(job_id).is_terminal:
+                    ended.append(future)
+            except PromethiumError:  # its record is gone: nothing to wait for
+                pass
+        if ended:
+            try:
+                wait(ended, timeout=timeout)  # states only: no result travels here
+            except Exception as exc:  # a timeout, a client going away: close anyway
+                log.debug("%d ended job(s) whose Dask futures did not settle: %s",
+                          len(ended), exc)
 
     def cancel_queued(self, future: Any) -> None:
         future.cancel()
 
-    def close(self) -> None:
-        """Close the client, and the cluster when this executor started it."""
+    def close(self, settle_s: float = SETTLE_S) -> None:
+        """Close the client, and the cluster when this executor started it.
+
+        Parameters
+        ----------
+        settle_s : float
+            Seconds to wait first for the Dask futures of jobs that already ended (their
+            results on their way to this client).
+        """
+        if self._client is not None and self._in_flight:
+            self._settle(settle_s)
         with self._lock:
             client, cluster = self._client, self._cluster
             self._client = self._cluster = None
@@ -333,14 +369,27 @@ def get_executor(executor: str | Executor | None = "kernel") -> Executor:
         return ex
 
 
-@atexit.register
-def _close_executors() -> None:
+def close_executors() -> None:
+    """Close the shared Dask executors of this process (client, then the LocalCluster it
+    started) and forget them; a later :func:`get_executor` starts afresh. Kernel executors
+    are kept: their threads finish their jobs."""
     with _executors_lock:
-        items = list(_executors.values())
-        _executors.clear()
-    for ex in items:
-        if isinstance(ex, DaskExecutor):
-            try:
-                ex.close()
-            except Exception:  # interpreter shutting down
-                pass
+        dask = {k: ex for k, ex in _executors.items() if isinstance(ex, DaskExecutor)}
+        for key in dask:
+            del _executors[key]
+    for name, ex in dask.items():
+        try:
+            ex.close()
+        except Exception as exc:  # closing must not fail the caller
+            log.warning("closing the %s executor failed: %s: %s", name, type(exc).__name__, exc)
+
+
+# At exit, close before concurrent.futures stops its pools (after which a Dask future's
+# done-callback can no longer be scheduled): threading's exit hooks run before atexit's,
+# in reverse order, so ours must be registered after concurrent.futures.thread's own,
+# which happens when that module is first imported (``import concurrent.futures`` alone
+# does not: its ThreadPoolExecutor is loaded lazily, e.g. by distributed, later).
+# Python without the hook: plain atexit.
+importlib.import_module("concurrent.futures.thread")
+_register_exit = getattr(threading, "_register_atexit", atexit.register)
+_register_exit(close_executors)

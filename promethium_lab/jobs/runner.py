@@ -58,7 +58,8 @@ PREVIEW_WRITE_S = 0.5
 # ---------------------------------------------------------------------- heartbeat
 class _Heartbeat:
     """One daemon thread per process refreshing the heartbeat of the jobs it owns and
-    flushing throttled progress."""
+    flushing throttled progress. The thread ends once it has no job left (the next
+    :meth:`add` starts another), so no thread outlives the jobs of a one-shot process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -85,6 +86,10 @@ class _Heartbeat:
             time.sleep(HEARTBEAT_S)
             with self._lock:
                 items = list(self._jobs.items())
+                if not items:  # idle: end here (add() starts a new thread under this lock)
+                    if self._thread is threading.current_thread():
+                        self._thread = None
+                    return
             by_store: dict[str, tuple[JobStore, list[str]]] = {}
             for job_id, (store, runner) in items:
                 by_store.setdefault(str(store.path), (store, []))[1].append(job_id)

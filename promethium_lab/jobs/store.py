@@ -7,6 +7,11 @@ short ``BEGIN IMMEDIATE`` transaction, so several processes can write at once wi
 losing updates. State changes are conditional updates (``... WHERE state IN (...)``), so
 two processes never both move a job out of the same state.
 
+The table is derived from :class:`~promethium_lab.jobs.models.JobRecord`: one column per
+field (JSON text for mappings and lists). Opening a file written by an older version adds
+the columns it lacks; every value written is validated by the model first, every row read
+is a validated ``JobRecord``.
+
 A job whose owner died (a killed kernel, a lost Dask worker) is found by
 :meth:`JobStore.recover`, which runs the first time a process opens a store: owners on
 this host are checked by pid, owners on other hosts by the age of their heartbeat.
@@ -21,10 +26,15 @@ import socket
 import sqlite3
 import threading
 import time
+import typing
 import uuid
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.jobs.models import ACTIVE_STATES, TERMINAL_STATES, JobRecord, JobState
@@ -44,32 +54,55 @@ BUSY_TIMEOUT_S = 60.0
 #: Owners on other hosts are presumed dead when their heartbeat is older than this.
 STALE_AFTER_S = 30.0
 
-_COLUMNS = {
-    "id": "TEXT PRIMARY KEY",
-    "kind": "TEXT NOT NULL",
-    "parameters": "TEXT NOT NULL DEFAULT '{}'",
-    "state": "TEXT NOT NULL",
-    "progress": "REAL NOT NULL DEFAULT 0",
-    "message": "TEXT NOT NULL DEFAULT ''",
-    "created_at": "REAL",
-    "started_at": "REAL",
-    "updated_at": "REAL",
-    "finished_at": "REAL",
-    "executor": "TEXT NOT NULL DEFAULT 'kernel'",
-    "worker": "TEXT NOT NULL DEFAULT ''",
-    "artifacts": "TEXT NOT NULL DEFAULT '{}'",
-    "preview_path": "TEXT",
-    "error": "TEXT",
-    "traceback": "TEXT NOT NULL DEFAULT ''",
-    "pid": "INTEGER NOT NULL DEFAULT 0",
-    "host": "TEXT NOT NULL DEFAULT ''",
-    "heartbeat_at": "REAL",
-    "cancel_requested": "INTEGER NOT NULL DEFAULT 0",
-    "outputs": "TEXT NOT NULL DEFAULT '[]'",
-    "partial_outputs": "TEXT NOT NULL DEFAULT '[]'",
-    "target": "TEXT NOT NULL DEFAULT ''",
-}
-_JSON = {"parameters", "artifacts", "error", "outputs", "partial_outputs"}
+#: The primary key among :class:`JobRecord`'s fields.
+PRIMARY_KEY = "id"
+
+
+def _sql_column(name: str, field: FieldInfo) -> tuple[str, bool]:
+    """SQLite declaration of a :class:`JobRecord` field and whether it is stored as JSON.
+
+    ``str`` (and ``str`` enums) -> TEXT, ``bool``/``int`` -> INTEGER, ``float`` -> REAL,
+    anything else (mappings, lists) -> JSON text. ``X | None`` is nullable; other columns
+    are ``NOT NULL`` with the field's default, so a column added to an older file gets it.
+    """
+    args = [a for a in typing.get_args(field.annotation) if a is not type(None)]
+    nullable = len(args) < len(typing.get_args(field.annotation))
+    py = args[0] if nullable and len(args) == 1 else field.annotation
+    origin = typing.get_origin(py) or py
+    if isinstance(origin, type) and issubclass(origin, str):
+        sql, is_json = "TEXT", False
+    elif origin in (bool, int):
+        sql, is_json = "INTEGER", False
+    elif origin is float:
+        sql, is_json = "REAL", False
+    else:
+        sql, is_json = "TEXT", True
+    if name == PRIMARY_KEY:
+        return f"{sql} PRIMARY KEY", is_json
+    if nullable:
+        return sql, is_json
+    decl = f"{sql} NOT NULL"
+    if not field.is_required():
+        default = field.get_default(call_default_factory=True)
+        if is_json:
+            default = json.dumps(default)
+        elif isinstance(default, StrEnum):
+            default = default.value
+        literal = ("'" + default.replace("'", "''") + "'" if isinstance(default, str)
+                   else str(int(default)) if isinstance(default, bool) else repr(default))
+        decl += f" DEFAULT {literal}"
+    return decl, is_json
+
+
+def _table() -> tuple[dict[str, str], frozenset[str]]:
+    columns = {name: _sql_column(name, f) for name, f in JobRecord.model_fields.items()}
+    return ({k: decl for k, (decl, _) in columns.items()},
+            frozenset(k for k, (_, is_json) in columns.items() if is_json))
+
+
+#: column -> SQLite declaration (one per :class:`JobRecord` field, in its order), and the
+#: columns holding JSON text
+_COLUMNS, _JSON = _table()
 _ACTIVE = tuple(s.value for s in ACTIVE_STATES)
 _RUNNING = (JobState.RUNNING.value, JobState.PREVIEWING.value, JobState.STOPPING.value)
 
@@ -212,8 +245,10 @@ class JobStore:
             cols = ", ".join(f"{k} {v}" for k, v in _COLUMNS.items())
             c.execute(f"CREATE TABLE IF NOT EXISTS jobs ({cols})")
             have = {row[1] for row in c.execute("PRAGMA table_info(jobs)")}
-            for name, decl in _COLUMNS.items():  # later versions only add columns
+            for name, decl in _COLUMNS.items():  # a newer JobRecord only adds fields
                 if name not in have:
+                    if "NOT NULL" in decl and "DEFAULT" not in decl:  # SQLite needs one
+                        decl = decl.replace(" NOT NULL", "")
                     c.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
             c.execute("CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state)")
             c.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)")
@@ -229,16 +264,47 @@ class JobStore:
     # ------------------------------------------------------------------ records
     @staticmethod
     def _record(row: sqlite3.Row) -> JobRecord:
-        data = {k: row[k] for k in row.keys()}
-        for key in _JSON:
-            data[key] = json.loads(data[key]) if data[key] else None
-        data["parameters"] = data["parameters"] or {}
-        data["artifacts"] = data["artifacts"] or {}
-        data["outputs"] = data["outputs"] or []
-        data["partial_outputs"] = data["partial_outputs"] or []
-        data["state"] = JobState(data["state"])
-        data["cancel_requested"] = bool(data["cancel_requested"])
-        return JobRecord(**data)
+        """The :class:`JobRecord` of a row (columns this version does not know are left out;
+        JSON columns that are NULL get the field's default)."""
+        data: dict[str, Any] = {}
+        for key in row.keys():
+            if key not in _COLUMNS:
+                continue
+            value = row[key]
+            if key in _JSON:
+                if not value:
+                    continue
+                value = json.loads(value)
+            data[key] = value
+        return JobRecord.model_validate(data)
+
+    @staticmethod
+    def _columns(fields: dict[str, Any], job_id: str) -> dict[str, Any]:
+        """``fields`` validated by :class:`JobRecord` and encoded for SQLite.
+
+        Raises INVALID_PARAMETER when a value does not fit its field (nothing that cannot
+        be read back is ever written).
+        """
+        unknown = [k for k in fields if k not in _COLUMNS]
+        if unknown:
+            raise KeyError(f"not a job record field: {unknown[0]}")
+        try:
+            rec = JobRecord.model_validate({"kind": "", **fields, "id": job_id})
+        except ValidationError as exc:
+            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
+                                  f"bad job record value for job {job_id}: {exc}",
+                                  hint="this is a bug of the caller; please report it") from exc
+        out = {}
+        for key in fields:
+            value = getattr(rec, key)
+            if key in _JSON:
+                value = None if value is None else json.dumps(value)
+            elif isinstance(value, StrEnum):
+                value = value.value
+            elif isinstance(value, bool):
+                value = int(value)
+            out[key] = value
+        return out
 
     def create(self, kind: str, parameters: dict[str, Any] | None = None, *,
                executor: str = "kernel", outputs: list[str] | None = None, target: str = "",
@@ -247,13 +313,14 @@ class JobStore:
         """Add a queued job owned by this process (or ``pid``/``host``); returns its record."""
         now = time.time()
         job_id = job_id or uuid.uuid4().hex[:12]
-        row = {
-            "id": job_id, "kind": kind, "parameters": json.dumps(parameters or {}),
-            "state": JobState.QUEUED.value, "created_at": now, "updated_at": now,
-            "executor": executor, "outputs": json.dumps(list(outputs or [])), "target": target,
+        row = self._columns({
+            "kind": kind, "parameters": parameters or {}, "state": JobState.QUEUED,
+            "created_at": now, "updated_at": now, "executor": executor,
+            "outputs": list(outputs or []), "target": target,
             "pid": os.getpid() if pid is None else pid,
             "host": HOSTNAME if host is None else host, "heartbeat_at": now,
-        }
+        }, job_id)
+        row = {"id": job_id, **row}
         with self._write() as c:
             c.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES "
                       f"({', '.join('?' * len(row))})", tuple(row.values()))
@@ -268,8 +335,10 @@ class JobStore:
         return self._record(row)
 
     def list(self, *, state: str | JobState | list[str | JobState] | None = None,
-             kind: str | None = None, limit: int | None = None) -> list[JobRecord]:
-        """Records, newest first, optionally filtered by state(s) and kind."""
+             kind: str | None = None, limit: int | None = None,
+             offset: int = 0) -> list[JobRecord]:
+        """Records, newest first, optionally filtered by state(s) and kind; ``limit`` and
+        ``offset`` page through them."""
         where, args = [], []
         if state is not None:
             states = [state] if isinstance(state, str) else list(state)
@@ -283,8 +352,8 @@ class JobStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, rowid DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        if limit is not None or offset:
+            sql += f" LIMIT {-1 if limit is None else int(limit)} OFFSET {max(0, int(offset))}"
         return [self._record(r) for r in self._conn().execute(sql, args)]
 
     def update(self, job_id: str, **fields: Any) -> None:
@@ -296,16 +365,10 @@ class JobStore:
                 extra_where: str = "", extra_args: tuple[Any, ...] = ()) -> bool:
         fields = dict(fields)
         fields.setdefault("updated_at", time.time())
+        if PRIMARY_KEY in fields:
+            raise KeyError(f"the job record field {PRIMARY_KEY!r} cannot change")
         sets, args = [], []
-        for key, value in fields.items():
-            if key not in _COLUMNS or key == "id":
-                raise KeyError(f"not a job record field: {key}")
-            if key in _JSON:
-                value = None if value is None else json.dumps(value)
-            elif isinstance(value, JobState):
-                value = value.value
-            elif isinstance(value, bool):
-                value = int(value)
+        for key, value in self._columns(fields, job_id).items():
             sets.append(f"{key} = ?")
             args.append(value)
         sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"

@@ -6,6 +6,7 @@ submodules (and torch with them) on first use, and PyTorch Lightning only with
 :mod:`promethium_lab.ml.train`.
 
 =========================  ===============================================
+``DEEP_METHODS``           :mod:`promethium_lab.ml.methods` (no torch)
 ``reconstruct_deep``       :mod:`promethium_lab.ml.reconstruct`
 ``infer_survey``,          :mod:`promethium_lab.ml.infer`
 ``sliding_window_inference``
@@ -24,7 +25,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from promethium_lab.ml.methods import DEEP_METHODS
+
 __all__ = [
+    "DEEP_METHODS",
     "ReconstructionModel",
     "SurveyPatches",
     "SyntheticPatches",

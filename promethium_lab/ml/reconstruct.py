@@ -30,12 +30,10 @@ from promethium_lab.ml import registry
 from promethium_lab.ml.data import resolve_survey
 from promethium_lab.ml.gain import gain_record, resolve_gain
 from promethium_lab.ml.infer import infer_survey
+from promethium_lab.ml.methods import DEEP_METHODS as METHODS
 from promethium_lab.ml.models.base import ReconstructionModel
 
 __all__ = ["METHODS", "reconstruct_deep"]
-
-#: Deep methods (model architectures).
-METHODS = ("unet", "autoencoder", "pinn")
 
 _INFER_KEYS = ("patch", "overlap", "batch_size", "blend", "amp", "line_dim", "block_mb",
                "out", "overwrite")

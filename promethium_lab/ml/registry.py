@@ -116,7 +116,7 @@ def software_versions() -> dict[str, str]:
     """Versions recorded with a trained model."""
     import numpy as np
 
-    from promethium_lab import __version__
+    from promethium_lab.core.version import __version__
 
     out = {"promethium_lab": __version__, "python": platform.python_version(),
            "torch": torch.__version__, "numpy": np.__version__}

@@ -62,8 +62,8 @@ class InfoHandler(PromethiumAPIHandler):
 
     @tornado.web.authenticated
     def get(self) -> None:
-        from promethium_lab import __version__
         from promethium_lab.core.config import get_config
+        from promethium_lab.core.version import __version__
 
         try:
             data_dir = str(get_config().data_dir)

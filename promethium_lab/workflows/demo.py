@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from promethium_lab.core.context import TaskContext, ensure_context
+from promethium_lab.core.errors import ErrorCode, PromethiumError
 
 __all__ = ["run_demo"]
 
@@ -42,8 +43,13 @@ def run_demo(
     from promethium_lab.workflows.reconstruct import reconstruct
 
     ctx = ensure_context(context)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise PromethiumError(
+            ErrorCode.BAD_OUTPUT_PATH, f"cannot make the output folder {out}: {err.strerror}",
+            hint="give --out a folder path whose parents are folders, not files") from None
     store = ingest(sample_path("viking_graben"), out / "viking_graben.zarr", overwrite=True,
                    progress=progress, context=TaskContext(on_progress=ctx.sub(0.0, 0.2),
                                                           show_progress=ctx.show_progress))

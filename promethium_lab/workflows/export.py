@@ -7,7 +7,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -15,11 +15,15 @@ import xarray as xr
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import Progress
+from promethium_lab.io.segy_spec import SampleFormat
+
+if TYPE_CHECKING:
+    from promethium_lab.io.segy_headers import FilledTraceHeaders
 
 __all__ = ["FORMAT_CODES", "export"]
 
-#: names accepted for ``format``
-FORMAT_CODES = {"ibm": 1, "int32": 2, "int16": 3, "ieee": 5, "int8": 8}
+#: names accepted for ``format``: every SEG-Y sample format the writer knows
+FORMAT_CODES = {f.label: f.code for f in SampleFormat}
 
 
 def export(
@@ -28,25 +32,36 @@ def export(
     *,
     format: str | int = "source",
     overwrite: bool = False,
+    live_only: bool = False,
     block_mb: float = 64.0,
     progress: bool | None = None,
     context: TaskContext | None = None,
 ) -> Path:
     """Write a survey store (or dataset) as SEG-Y.
 
-    Traces are written in the order of the source file (``segy_trace_index``) with their
-    raw 240-byte headers, after the source's textual, binary and extended headers; only
-    the binary header's sample format code changes when ``format`` does. The file appears
-    at ``path`` only when complete.
+    One trace per grid cell where ``trace_mask`` is True: for a reconstruction every cell,
+    for an ingested survey its live traces. Traces of the source file keep their raw
+    240-byte headers and samples; cells filled by a reconstruction get headers made from
+    their grid position and live neighbours (:mod:`promethium_lab.io.segy_headers`,
+    trace identification code 1000). The order is the grid's, traversed as the source
+    file runs (grid order for a source sorted on the grid, the filled traces in their
+    places; see :func:`~promethium_lab.io.segy_headers.export_order`). The source's
+    textual, binary and extended headers come first; only the binary header's sample
+    format code (and sample count) change. The file appears at ``path`` only when
+    complete. ``docs/data-model.md`` ("Exported reconstructions") lists every field.
 
     Parameters
     ----------
     store : path-like or xarray.Dataset
     path : path-like
         Output SEG-Y file.
-    format : {"source", "ibm", "ieee", "int16", "int32", "int8"} or int
-        Sample format; ``source`` keeps the source's.
+    format : str or int
+        Sample format: ``source`` keeps the source's; else a name of :data:`FORMAT_CODES`
+        (``ibm``, ``ieee``, ``float64``, ``int8/16/32/64``, ``uint8/16/32/64``) or a code.
     overwrite : bool
+    live_only : bool
+        Write only the traces of the source file whose samples are the source's, in
+        file order: byte for byte the source's traces (no filled ones).
     block_mb : float
         Traces read per step (uncompressed MB).
     progress : bool, optional
@@ -54,7 +69,7 @@ def export(
     context : TaskContext, optional
         Progress and cancel hooks; checked between blocks of traces.
     """
-    from promethium_lab.io.segy_write import SegyWriter, patch_binary_header
+    from promethium_lab.io.segy_write import SegyWriter, patch_binary_header, patch_sample_count
     from promethium_lab.io.store import open_store
 
     ds = store if isinstance(store, xr.Dataset) else open_store(store)
@@ -64,30 +79,28 @@ def export(
     trace_dims = ds["amplitude"].dims[:-1]
     ns = ds.sizes["time"]
     text, binary, extended = _file_headers(ds, endian, ns)
-    binary = patch_binary_header(binary, endian, data_sample_format=code, samples_per_trace=ns)
-    raw = _raw_headers(ds, endian)
-    mask = np.asarray(ds["trace_mask"].values, dtype=bool) if "trace_mask" in ds else None
-    if mask is None:
-        mask = np.ones(tuple(ds.sizes[d] for d in trace_dims), dtype=bool)
-    live = np.flatnonzero(mask.reshape(-1))
-    if "segy_trace_index" in ds:
-        order = np.asarray(ds["segy_trace_index"].values).reshape(-1)[live]
-        live = live[np.argsort(order, kind="stable")]
-    if live.size == 0:
-        raise PromethiumError(ErrorCode.EXPORT_UNSUPPORTED, "the store has no live traces",
-                              hint="nothing to export")
+    binary = patch_sample_count(patch_binary_header(binary, endian, data_sample_format=code),
+                                endian, ns)
+    extra = ds["raw_extra_headers"] if "raw_extra_headers" in ds else None  # SEG-Y rev 2
+    attrs = ds["segy_file_header"].attrs if "segy_file_header" in ds else {}
+    trailer = base64.b64decode(attrs.get("rawTrailer", "") or "")
+    raw = _HeaderReader(ds, endian)
+    shape = tuple(ds.sizes[d] for d in trace_dims)
+    ctx = ensure_context(context)
+    live, synth = _plan(ds, raw, shape, ns, live_only, block_mb, ctx)
     amp = _direct_reader(store, ds)
     per = max(1, int(block_mb * 2**20 // (ns * 4)))
-    shape = mask.shape
-    ctx = ensure_context(context)
     bar = Progress(live.size, desc=f"export {out.name}", unit="trace",
                    show=ctx.show_progress if progress is None else progress,
                    callback=ctx.progress)
-    raw_flat = raw.reshape(-1)
     batches = [live[start : start + per] for start in range(0, live.size, per)]
 
-    def read(flat: np.ndarray) -> np.ndarray:
-        return _read_traces(amp, np.unravel_index(flat, shape))
+    def read(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        index = np.unravel_index(flat, shape)
+        headers = raw(index)
+        if synth is not None:
+            headers = synth.block(flat, headers)
+        return headers, _read_traces(amp, index)
 
     # read (decompress) the next batch while this one is encoded and written
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -95,13 +108,15 @@ def export(
         try:
             with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
                             sample_format=code, endian=endian, extended_headers=extended,
-                            overwrite=overwrite) as writer:
+                            extra_trace_headers=0 if extra is None else extra.dtype.itemsize // 240,
+                            trailer=trailer, overwrite=overwrite) as writer:
                 for k, flat in enumerate(batches):
                     ctx.check(f"export to {out}")
-                    samples = ahead.result()
+                    headers, samples = ahead.result()
                     if k + 1 < len(batches):
                         ahead = pool.submit(read, batches[k + 1])
-                    writer.write_traces(raw_flat[flat], samples)
+                    writer.write_traces(headers, samples, None if extra is None else
+                                        _take(extra, np.unravel_index(flat, shape)).reshape(-1))
                     bar.update(flat.size)
         finally:
             ahead.cancel()
@@ -123,25 +138,32 @@ def _direct_reader(store: Any, ds: xr.Dataset) -> Any:
 
 
 def _read_traces(amp: xr.DataArray, index: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Traces at grid positions ``index`` (one array per trace dim), read box by box."""
+    """Traces at grid positions ``index`` (one array per trace dim), as float32."""
+    return _take(amp, index).astype(np.float32, copy=False)
+
+
+def _take(arr: Any, index: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Values of ``arr`` (DataArray or zarr array) at grid positions ``index`` (one array
+    per leading dim), read box by box: the bounding box once when it is dense, else each
+    first-dim row once."""
     lo = [int(i.min()) for i in index]
     hi = [int(i.max()) + 1 for i in index]
     box_size = math.prod(h - low for low, h in zip(lo, hi))
     if box_size <= 4 * index[0].size:  # dense: read the bounding box once
-        box = amp[tuple(slice(a, b) for a, b in zip(lo, hi))]
+        box = arr[tuple(slice(a, b) for a, b in zip(lo, hi))]
         box = np.asarray(getattr(box, "values", box))
-        return box[tuple(i - a for i, a in zip(index, lo))].astype(np.float32, copy=False)
-    if not isinstance(amp, xr.DataArray):  # a zarr array: read each first-dim row once
-        out = np.empty((index[0].size, amp.shape[-1]), dtype=np.float32)
+        return box[tuple(i - a for i, a in zip(index, lo))]
+    if not isinstance(arr, xr.DataArray):  # a zarr array: read each first-dim row once
+        out = np.empty((index[0].size, *arr.shape[len(index):]), dtype=arr.dtype)
         for row in np.unique(index[0]):
             sel = np.flatnonzero(index[0] == row)
-            slab = np.asarray(amp[int(row)])
+            slab = np.asarray(arr[int(row)])
             out[sel] = slab[tuple(i[sel] for i in index[1:])]
         return out
-    data = amp.data
+    data = arr.data
     if hasattr(data, "vindex"):
-        return np.asarray(data.vindex[index].compute(), dtype=np.float32)
-    return np.asarray(amp.values[index], dtype=np.float32)
+        return np.asarray(data.vindex[index].compute())
+    return np.asarray(arr.values[index])
 
 
 def _format_code(format: str | int, ds: xr.Dataset) -> int:
@@ -192,20 +214,81 @@ def _file_headers(ds: xr.Dataset, endian: str, ns: int) -> tuple[bytes, bytes, b
     return text, binary, extended
 
 
-def _raw_headers(ds: xr.Dataset, endian: str) -> np.ndarray:
-    """``V240`` headers on the grid: stored raw headers, else encoded from ``headers``."""
-    if "raw_headers" in ds:
-        return np.asarray(ds["raw_headers"].values).astype("V240")
-    if "headers" in ds:
-        from promethium_lab.io.segy_spec import trace_header_dtype
+class _HeaderReader:
+    """Raw ``V240`` headers of grid cells: the stored raw headers, else encoded from
+    ``headers`` (MDIO's default), read block by block."""
 
-        dec = np.asarray(ds["headers"].values)
-        enc = np.zeros(dec.shape, dtype=trace_header_dtype(endian))
-        for name in dec.dtype.names or ():
-            if name in enc.dtype.names:
-                enc[name] = dec[name]
-        return enc.view("V240")
-    raise PromethiumError(
-        ErrorCode.EXPORT_UNSUPPORTED, "the store has neither raw_headers nor headers",
-        hint="only surveys ingested from SEG-Y (or MDIO stores with headers) export to SEG-Y",
+    def __init__(self, ds: xr.Dataset, endian: str) -> None:
+        self.endian = endian
+        self._decoded = "raw_headers" not in ds
+        if self._decoded and "headers" not in ds:
+            raise PromethiumError(
+                ErrorCode.EXPORT_UNSUPPORTED, "the store has neither raw_headers nor headers",
+                hint="only surveys ingested from SEG-Y (or MDIO stores with headers) export "
+                "to SEG-Y",
+            )
+        self._var = ds["headers" if self._decoded else "raw_headers"]
+
+    def _encode(self, values: np.ndarray) -> np.ndarray:
+        if self._decoded:
+            from promethium_lab.io.segy_headers import encode_trace_headers
+
+            return encode_trace_headers(values, self.endian).reshape(-1)
+        return np.asarray(values).astype("V240").reshape(-1)
+
+    def __call__(self, index: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Headers at grid positions ``index``."""
+        return self._encode(_take(self._var, index))
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Headers of the first-dim rows ``start:stop``, flattened in C order."""
+        return self._encode(np.asarray(self._var[start:stop].values))
+
+
+def _plan(ds: xr.Dataset, raw: _HeaderReader, shape: tuple[int, ...], ns: int,
+          live_only: bool, block_mb: float,
+          ctx: TaskContext) -> tuple[np.ndarray, FilledTraceHeaders | None]:
+    """Flat cells to write, in output order, and the maker of the filled traces' headers
+    (None when every trace written is a source trace)."""
+    from promethium_lab.io.segy_headers import (
+        FilledTraceHeaders,
+        default_key_bytes,
+        export_order,
+        source_order,
     )
+
+    def grid(name: str) -> np.ndarray | None:
+        return np.asarray(ds[name].values).reshape(shape) if name in ds else None
+
+    cells = grid("trace_mask")
+    cells = np.ones(shape, dtype=bool) if cells is None else cells.astype(bool)
+    src, given = grid("segy_trace_index"), grid("input_trace_mask")
+    # known: the cell has the header of a source trace; original: and its samples
+    known = (src >= 0) if src is not None else cells if given is None else given.astype(bool)
+    original = known if given is None else given.astype(bool) & known
+    order = source_order(src, cells & original) if live_only else export_order(src, cells)
+    if order.size == 0:
+        raise PromethiumError(ErrorCode.EXPORT_UNSUPPORTED, "the store has no live traces",
+                              hint="nothing to export")
+    filled = order[~known.reshape(-1)[order]]
+    if live_only or not (filled.size or (cells & known & ~original).any()):
+        return order, None
+    dims = ds["amplitude"].dims[:-1]
+    key_bytes = {**default_key_bytes(dims), **(ds.attrs.get("key_bytes") or {})}
+    labels = [np.asarray(ds[d].values) if d in ds.coords else np.arange(n)
+              for d, n in zip(dims, shape)]
+    t = np.asarray(ds["time"].values, dtype=float) if "time" in ds.coords else np.zeros(1)
+    interval = ds.attrs.get("sample_interval_us")
+    if interval is None:
+        interval = (t[1] - t[0]) * 1000 if t.size > 1 else 0
+    synth = FilledTraceHeaders(
+        filled, known, labels, [key_bytes.get(d) for d in dims], raw.endian, n_samples=ns,
+        sample_interval_us=round(float(interval)), delay_ms=float(t[0]),
+        original=original)
+    if filled.size:  # one pass over the source headers, a block of rows at a time
+        row = math.prod(shape[1:])
+        step = max(1, int(block_mb * 2**20 // (240 * row)))
+        for start in range(0, shape[0], step):
+            ctx.check("export: reading the source headers")
+            synth.scan(start * row, raw.rows(start, min(shape[0], start + step)))
+    return order, synth

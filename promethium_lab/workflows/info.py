@@ -11,15 +11,17 @@ import xarray as xr
 __all__ = ["describe", "format_summary"]
 
 
-def describe(source: str | os.PathLike | xr.Dataset) -> dict[str, Any]:
+def describe(source: str | os.PathLike | xr.Dataset, **reader_options: Any) -> dict[str, Any]:
     """JSON-safe summary: geometry, dims, live/absent traces, time axis, amplitude range.
 
     Only the trace mask and header-derived values are read; amplitude statistics are
     computed from the full data only for surveys under 64 MB, else from a sample of traces.
+    ``reader_options`` go to :func:`~promethium_lab.io.survey.open_survey` when ``source`` is
+    a path (e.g. ``truncated="keep"`` for a miniSEED file whose last record is cut).
     """
-    from promethium_lab.workflows.ingest import open_survey
+    from promethium_lab.io.survey import open_survey
 
-    ds = source if isinstance(source, xr.Dataset) else open_survey(source)
+    ds = source if isinstance(source, xr.Dataset) else open_survey(source, **reader_options)
     amp = ds["amplitude"]
     mask = np.asarray(ds["trace_mask"].values, dtype=bool) if "trace_mask" in ds else None
     t = np.asarray(ds["time"].values, dtype=float)
@@ -40,7 +42,7 @@ def describe(source: str | os.PathLike | xr.Dataset) -> dict[str, Any]:
         "live_traces": n_live,
         "absent_traces": n_traces - n_live,
         "time_ms": [float(t[0]), float(t[-1])] if t.size else [],
-        "sample_interval_ms": float(t[1] - t[0]) if t.size > 1 else None,
+        "sample_interval_ms": _interval_ms(ds, t),
         "amplitude_min": float(finite.min()) if finite.size else None,
         "amplitude_max": float(finite.max()) if finite.size else None,
         "amplitude_rms": float(np.sqrt(np.mean(finite.astype(np.float64) ** 2)))
@@ -61,8 +63,9 @@ def format_summary(info: dict[str, Any]) -> str:
         f"traces      {info['live_traces']} live, {info['absent_traces']} absent",
     ]
     if info["time_ms"]:
+        dt = info.get("sample_interval_ms")
         lines.append(f"time        {info['time_ms'][0]:g} … {info['time_ms'][1]:g} ms, "
-                     f"dt {info['sample_interval_ms']:g} ms")
+                     + (f"dt {dt:g} ms" if dt is not None else "dt unknown"))
     for dim, (lo, hi) in info["trace_dims"].items():
         lines.append(f"{dim:<11} {lo} … {hi}")
     if info["amplitude_min"] is not None:
@@ -71,3 +74,15 @@ def format_summary(info: dict[str, Any]) -> str:
     if info.get("segy_format"):
         lines.append(f"SEG-Y fmt   {info['segy_format']}")
     return "\n".join(lines)
+
+
+def _interval_ms(ds: xr.Dataset, t: np.ndarray) -> float | None:
+    """Sample interval: from the time axis, else (one sample per trace) the dataset's
+    ``sample_interval_us``; None when neither gives one."""
+    if t.size > 1:
+        return float(t[1] - t[0])
+    us = ds.attrs.get("sample_interval_us")
+    try:
+        return float(us) / 1000.0 if us is not None and float(us) > 0 else None
+    except (TypeError, ValueError):
+        return None

@@ -4,46 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.io.formats import KIND_LABELS, STORE_KINDS, WAVEFORM_KINDS, detect_format
 from promethium_lab.io.store import write_store
+from promethium_lab.io.survey import open_survey
 
-__all__ = ["detect_format", "ingest", "open_survey"]
-
-
-def detect_format(path: str | os.PathLike) -> str:
-    """``"segy"``, ``"su"``, ``"mseed"`` or ``"sac"``, from the file's bytes (and suffix for SU)."""
-    from promethium_lab.io.segy import read_layout
-    from promethium_lab.io.waveforms import guess_waveform_format
-
-    p = Path(path)
-    if p.exists() and p.is_file():
-        fmt = guess_waveform_format(p)
-        if fmt:
-            return fmt.lower()
-    if p.suffix.lower() == ".su":
-        return "su"
-    read_layout(p)  # raises a typed error when it is not SEG-Y either
-    return "segy"
-
-
-def open_survey(path: str | os.PathLike, **kwargs: Any):
-    """Open any supported file or store as a lazy survey dataset."""
-    from promethium_lab.io.segy import open_segy
-    from promethium_lab.io.store import open_store
-    from promethium_lab.io.waveforms import open_waveforms
-
-    p = Path(path)
-    if p.is_dir() or p.with_name(p.name + ".partial").exists():
-        return open_store(p, **kwargs)
-    fmt = detect_format(p)
-    if fmt in ("mseed", "sac"):
-        return open_waveforms(p, **kwargs)
-    return open_segy(p, su=(fmt == "su"), **kwargs)
+__all__ = ["detect_format", "ingest", "open_survey"]  # detect_format, open_survey: from io
 
 
 def ingest(
@@ -59,6 +29,7 @@ def ingest(
     block_mb: float = 64.0,
     progress: bool | None = None,
     context: TaskContext | None = None,
+    truncated: str = "error",
     **key_bytes: int,
 ) -> Path:
     """Ingest a SEG-Y / SU / miniSEED / SAC file into a chunked, compressed Zarr store.
@@ -90,6 +61,10 @@ def ingest(
         Show a tqdm bar (default: the context's setting, else the config).
     context : TaskContext, optional
         Progress, preview and cancel hooks (jobs, widgets); checked between blocks.
+    truncated : {"error", "keep"}
+        miniSEED only: ``"keep"`` ingests the whole records of a file whose last record is
+        cut, with the cut record's samples masked (see
+        :func:`~promethium_lab.io.waveforms.open_waveforms`); ``"error"`` refuses the file.
     **key_bytes : int
         ``inline_byte``, ``crossline_byte``, ``cdp_byte``, ``offset_byte``, ``shot_byte``,
         ``channel_byte``.
@@ -104,24 +79,40 @@ def ingest(
     ctx = ensure_context(context)
     src = Path(path).expanduser()
     fmt = detect_format(src)
+    if fmt in STORE_KINDS:
+        raise PromethiumError(
+            ErrorCode.PATH_IS_DIRECTORY,
+            f"{src} is already a {KIND_LABELS[fmt]}, not a file to ingest",
+            hint="open it with open_survey / xr.open_dataset(..., engine='promethium')",
+        )
+    if truncated != "error" and fmt not in WAVEFORM_KINDS:
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER,
+            f"{src.name} is {KIND_LABELS[fmt]}: keeping a cut last record "
+            "(truncated='keep') applies to miniSEED files only",
+            hint="drop truncated='keep' for this input",
+        )
     stat = src.stat()
     fingerprint = {"source": str(src.resolve()), "size": stat.st_size,
                    "mtime_ns": stat.st_mtime_ns, "geometry": geometry,
                    "key_bytes": dict(sorted(key_bytes.items())), "endian": endian}
+    if truncated != "error":
+        fingerprint["truncated"] = truncated
     common = dict(fingerprint=fingerprint, chunks=chunks, access_patterns=access_patterns,
                   overwrite=overwrite, workers=workers, block_mb=block_mb,
                   progress=ctx.show_progress if progress is None else progress,
                   callback=ctx.progress, should_stop=ctx.should_stop)
-    if fmt in ("mseed", "sac"):
+    if fmt in WAVEFORM_KINDS:
         if key_bytes or geometry not in ("auto", "waveforms"):
             raise PromethiumError(
                 ErrorCode.INVALID_PARAMETER,
-                f"{src.name} is {fmt}: geometry and header bytes apply to SEG-Y only",
+                f"{src.name} is {KIND_LABELS[fmt]}: geometry and header bytes apply to "
+                "SEG-Y only",
                 hint="drop --geometry/--*-byte for miniSEED and SAC files",
             )
         from promethium_lab.io.waveforms import open_waveforms
 
-        ds = open_waveforms(src).load()
+        ds = open_waveforms(src, truncated=truncated).load()
         return write_store(ds, store, **common)
 
     ds = open_segy(src, geometry=geometry, endian=endian, su=(fmt == "su"), **key_bytes)

@@ -14,11 +14,10 @@ import xarray as xr
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.serialize import json_safe
+from promethium_lab.ml.methods import DEEP_METHODS  # methods served by trained networks
 
 __all__ = ["DEEP_METHODS", "evaluate", "reconstruct"]
 
-#: methods served by :mod:`promethium_lab.ml` (trained networks)
-DEEP_METHODS = ("unet", "autoencoder", "pinn")
 _IN_MEMORY_LIMIT = 2 * 2**30  # bytes of amplitude reconstructed without ``out=``
 _BLIND_LIMIT = 64 * 2**20  # blind quality estimate on the whole survey up to this size
 
@@ -123,13 +122,6 @@ def _preview_from_store(ctx: TaskContext, partial: Path, sl: tuple[slice, ...],
     coords = {d: template[d].values[s] for d, s in zip(dims[:-1], sl) if d in template.coords}
     coords["time"] = template["time"].values
     ctx.preview(_section(xr.DataArray(data, dims=dims, coords=coords)))
-
-
-def _gpu_resources(client: Any) -> dict[str, float] | None:
-    """``{"GPU": 1}`` when some worker of the cluster declares a GPU resource."""
-    workers = client.scheduler_info().get("workers", {})
-    has_gpu = any((w.get("resources") or {}).get("GPU") for w in workers.values())
-    return {"GPU": 1} if has_gpu else None
 
 
 def _section(block: xr.DataArray) -> xr.DataArray:
@@ -310,11 +302,13 @@ def reconstruct(
         if client is not None:  # blocks run on workers: preview from the written block
             def on_block(sl: tuple[slice, ...], partial: Path) -> None:
                 _preview_from_store(ctx, partial, sl, template)
+        from promethium_lab.core.resources import gpu_resources  # None without a client
+
         path = write_store(template, out, read_block=worker, overwrite=overwrite,
                            block_mb=block_mb, fingerprint=fingerprint, progress=show,
                            chunks=chunks, access_patterns=access_patterns,
                            callback=ctx.progress, should_stop=ctx.should_stop, client=client,
-                           resources=_gpu_resources(client) if chosen in DEEP_METHODS else None,
+                           resources=gpu_resources(client, chosen in DEEP_METHODS),
                            on_block=on_block)
         record["seconds"] = round(time.perf_counter() - started, 3)
         extra: dict[str, Any] = {"reconstruction": record}

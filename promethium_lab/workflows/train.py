@@ -18,13 +18,12 @@ import xarray as xr
 
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.ml.methods import DEEP_METHODS as _ARCHITECTURES
 
 if TYPE_CHECKING:
     from promethium_lab.ml.registry import ModelEntry
 
 __all__ = ["train"]
-
-_ARCHITECTURES = ("unet", "autoencoder", "pinn")
 
 
 def _source_stem(source: Any) -> str:

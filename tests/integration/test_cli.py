@@ -169,3 +169,64 @@ def test_train_command(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "model       tiny v1 (autoencoder)" in done.stdout
     assert (tmp_path / "models" / "tiny" / "v001" / "weights.pt").is_file()
+
+
+@pytest.fixture(scope="module")
+def f3_store(tmp_path_factory):
+    """The real F3 cube with 175 of its 414 traces absent from the file, ingested."""
+    from promethium_lab.workflows.ingest import ingest
+
+    return ingest(DATA / "f3_missing_traces_ibm.sgy",
+                  tmp_path_factory.mktemp("f3") / "f3.zarr", progress=False)
+
+
+@pytest.mark.parametrize("method", ["unet", "autoencoder", "pinn"])
+def test_deep_reconstruct_store_to_store(method, f3_store, tmp_path):
+    """Deep methods without a Dask client (issue 10, defect 1: no GPU resources asked of a
+    cluster that is not there)."""
+    out = tmp_path / "filled.zarr"
+    done = run_cli("reconstruct", f3_store, out, "--method", method, "-p", "blind=false")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"method      {method}" in done.stdout
+    assert f"store       {out}" in done.stdout
+    source, result = open_store(f3_store), open_store(out)
+    live = source["trace_mask"].values
+    assert bool(result["trace_mask"].all())
+    assert int((~result["input_trace_mask"]).sum()) == 175
+    filled = result["amplitude"].values
+    np.testing.assert_array_equal(filled[live], source["amplitude"].values[live])
+    assert np.isfinite(filled).all() and np.abs(filled[~live]).max() > 0
+    assert result.attrs["reconstruction"]["chosen"] == method
+
+
+def test_export_live_only(f3_store, tmp_path):
+    import segyio
+
+    out = tmp_path / "filled.zarr"
+    assert run_cli("reconstruct", f3_store, out, "--method", "linear",
+                   "-p", "blind=false").returncode == 0
+    live_only = tmp_path / "live.sgy"
+    done = run_cli("export", out, live_only, "--live-only")
+    assert done.returncode == 0, done.stderr
+    assert live_only.read_bytes() == (DATA / "f3_missing_traces_ibm.sgy").read_bytes()
+    every_cell = tmp_path / "all.sgy"
+    assert run_cli("export", out, every_cell).returncode == 0
+    with segyio.open(every_cell, ignore_geometry=True) as f:
+        assert f.tracecount == 23 * 18  # one trace per grid cell, filled ones included
+    assert "--live-only" in run_cli("export", "--help").stdout
+
+
+def test_one_param_parser_for_every_command():
+    from promethium_lab.cli._common import parse_params
+    from promethium_lab.core.errors import ErrorCode, PromethiumError
+
+    assert parse_params(["rank=6", "block-mb=0.5", "name=unet", "flags=[1, 2]",
+                         "on=true", "none=null", "text=a=b", " key =x"]) == {
+        "rank": 6, "block_mb": 0.5, "name": "unet", "flags": [1, 2], "on": True,
+        "none": None, "text": "a=b", "key": "x"}
+    for bad in ("oops", "=3", "1x=2", "a b=1"):
+        with pytest.raises(PromethiumError) as err:
+            parse_params([bad])
+        assert err.value.code == ErrorCode.INVALID_PARAMETER
+        assert repr(bad) in err.value.message

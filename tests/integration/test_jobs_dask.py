@@ -103,7 +103,9 @@ def test_cancel_through_the_store_within_one_batch(executor, tmp_path):
     assert err.value.code == ErrorCode.CANCELED
 
 
-def test_reconstruct_job_on_dask(executor, tmp_path):
+def _holed_cube(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A 16 × 12 × 64 cube store with every third crossline absent: (store, amplitude,
+    live mask)."""
     from promethium_lab.io.store import write_store
 
     path = tmp_path / "cube.sgy"
@@ -116,6 +118,11 @@ def test_reconstruct_job_on_dask(executor, tmp_path):
     ds["trace_mask"] = (("inline", "crossline"), mask)
     holes = tmp_path / "holes.zarr"
     write_store(ds[["amplitude", "trace_mask"]], holes, access_patterns=(), progress=False)
+    return holes, ds["amplitude"].values, mask
+
+
+def test_reconstruct_job_on_dask(executor, tmp_path):
+    holes, amplitude, mask = _holed_cube(tmp_path)
     out = tmp_path / "rec.zarr"
     job = submit("reconstruct", executor=executor, source=holes, out=out, method="linear",
                  blind=False, chunks=[4, 12, 64], access_patterns=[], block_mb=0.001)
@@ -123,7 +130,47 @@ def test_reconstruct_job_on_dask(executor, tmp_path):
     assert job.record.worker in workers_by_name(executor).values()
     rec = open_store(out)
     assert bool(rec["trace_mask"].all())
-    np.testing.assert_array_equal(rec["amplitude"].values[mask], ds["amplitude"].values[mask])
+    np.testing.assert_array_equal(rec["amplitude"].values[mask], amplitude[mask])
+
+
+def test_deep_reconstruction_blocks_go_to_gpu_workers(executor, tmp_path):
+    """One GPU rule for jobs and for the blocks of a deep reconstruction given a client."""
+    from distributed import get_task_stream
+
+    from promethium_lab.core.resources import gpu_resources
+    from promethium_lab.workflows.reconstruct import reconstruct
+
+    client = executor.client
+    assert gpu_resources(client) == {"GPU": 1}
+    assert gpu_resources(client.scheduler_info(n_workers=-1)) == {"GPU": 1}
+    assert gpu_resources(client, wants_gpu=False) is None
+    assert gpu_resources(None) is None  # no cluster: nothing to ask of it
+    holes, amplitude, mask = _holed_cube(tmp_path)
+    out = tmp_path / "rec.zarr"
+    with get_task_stream(client) as stream:
+        assert reconstruct(holes, method="unet", out=out, client=client, blind=False,
+                           chunks=(4, 12, 64), access_patterns=(), block_mb=0.025) == out
+    blocks = [t for t in stream.data if str(t["key"]).startswith("_call")]
+    assert len(blocks) >= 2
+    assert {t["worker"] for t in blocks} == {workers_by_name(executor)["gpu"]}
+    rec = open_store(out)
+    assert bool(rec["trace_mask"].all())
+    np.testing.assert_array_equal(rec["amplitude"].values[mask], amplitude[mask])
+
+
+def test_close_executors_closes_and_forgets_the_shared_ones(cluster):
+    from promethium_lab.jobs.executors import close_executors, get_executor
+
+    address = cluster.scheduler_address
+    ex = get_executor(address)
+    job = submit("batches", executor=address, n_batches=1, batch_s=0.0, preview=False)
+    assert job.wait(DEADLINE_S) == JobState.COMPLETED
+    close_executors()  # the job's Dask future settles first, then the client closes
+    assert ex._client is None
+    assert poll(lambda: not ex._in_flight or None, "the job's done-callback")
+    assert get_executor(address) is not ex  # a fresh one on next use
+    close_executors()
+    assert cluster.scheduler_address == address  # a cluster given by address stays up
 
 
 def test_gpu_jobs_go_to_gpu_workers(executor):
@@ -189,3 +236,39 @@ def test_killed_worker_ends_as_runner_lost(executor, tmp_path):
         job.result()
     assert err.value.code == ErrorCode.RUNNER_LOST
     executor.client.wait_for_workers(2, timeout=60)  # the nanny restarts it
+
+
+EXITS_WITHOUT_CLOSING = """
+import sys
+
+from promethium_lab.jobs import submit
+
+if __name__ == "__main__":  # the LocalCluster's worker processes import this file
+    job = submit("reconstruct", executor="dask", source=sys.argv[1], out=sys.argv[2],
+                 method="linear", blind=False)
+    print(job.wait(90).value, flush=True)
+    # no close: the process's exit closes the client and the LocalCluster
+"""
+
+
+def test_a_script_that_never_closes_its_cluster_exits_cleanly(tmp_path):
+    """The shared executors close at exit before concurrent.futures' pools stop, so a Dask
+    future settling late finds them open (no 'cannot schedule new futures after
+    interpreter shutdown' traceback)."""
+    import subprocess
+
+    from _jobs_helpers import env_for
+
+    holes, _, _ = _holed_cube(tmp_path)
+    script = tmp_path / "script.py"
+    script.write_text(EXITS_WITHOUT_CLOSING)
+    for i in range(3):
+        out = tmp_path / f"rec{i}.zarr"
+        done = subprocess.run([sys.executable, str(script), str(holes), str(out)],
+                              env=env_for(tmp_path / "data"), capture_output=True, text=True,
+                              timeout=DEADLINE_S)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "completed"
+        for bad in ("Traceback", "RuntimeError", "Error", "Task was destroyed"):
+            assert bad not in done.stderr, done.stderr
+        assert bool(open_store(out)["trace_mask"].all())

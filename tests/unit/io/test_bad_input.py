@@ -74,8 +74,6 @@ CASES: dict[str, tuple[Callable[[], bytes], ErrorCode, dict]] = {
                                       ErrorCode.TRUNCATED_FILE, {}),
     "sample_count_larger_than_file": (lambda: patch_word(f3_bytes(), 3221, 32000),
                                       ErrorCode.TRUNCATED_FILE, {}),
-    "zero_sample_interval": (lambda: patch_traces(patch_word(f3_bytes(), 3217, 0), 117, 0),
-                             ErrorCode.BAD_SAMPLE_INTERVAL, {}),
     "inline_byte_constant": (f3_bytes, ErrorCode.INCONSISTENT_GEOMETRY,
                              {"geometry": "poststack3d", "inline_byte": 117}),
     "inline_byte_is_crossline": (f3_bytes, ErrorCode.INCONSISTENT_GEOMETRY,
@@ -165,6 +163,19 @@ def test_messages_name_the_problem(bad_file):
     path, _, _ = bad_file("inline_byte_constant")
     with pytest.raises(PromethiumError, match="constant"):
         open_segy(path, geometry="poststack3d", inline_byte=117)
+
+
+@pytest.mark.parametrize("interval", [0, -2])
+def test_no_positive_sample_interval_falls_back_to_4_ms_with_a_warning(interval, tmp_path):
+    """Not an error any more: segyio's fallback, said in a warning (docs/data-model.md)."""
+    path = tmp_path / "no_dt.sgy"
+    path.write_bytes(patch_traces(patch_word(f3_bytes(), 3217, interval), 117, interval))
+    layout = read_layout(path)
+    assert (layout.sample_interval_us, layout.sample_interval_source) == (4000, "default")
+    with pytest.warns(UserWarning, match="no positive sample interval"):
+        ds = open_segy(path)
+    assert ds.attrs["sample_interval_source"] == "default"
+    assert np.allclose(np.diff(ds["time"].values), 4.0)
 
 
 def test_directory_and_missing_path(tmp_path):

@@ -305,7 +305,11 @@ def test_output_exists_and_overwrite(tmp_path: Path) -> None:
     ("over", "code"),
     [
         ({"sample_format": 4}, ErrorCode.EXPORT_UNSUPPORTED),
-        ({"sample_format": 6}, ErrorCode.EXPORT_UNSUPPORTED),
+        ({"sample_format": 7}, ErrorCode.EXPORT_UNSUPPORTED),
+        ({"sample_format": 15}, ErrorCode.EXPORT_UNSUPPORTED),
+        ({"sample_format": True}, ErrorCode.EXPORT_UNSUPPORTED),
+        ({"extra_trace_headers": 1}, ErrorCode.INVALID_PARAMETER),  # the header is rev 1
+        ({"extra_trace_headers": -1}, ErrorCode.INVALID_PARAMETER),
         ({"sample_format": 0}, ErrorCode.EXPORT_UNSUPPORTED),
         ({"text_header": b" " * 3199}, ErrorCode.INVALID_PARAMETER),
         ({"binary_header": b"\0" * 401}, ErrorCode.INVALID_PARAMETER),

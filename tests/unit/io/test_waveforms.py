@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
-from itertools import pairwise
 from pathlib import Path
 
 import dask.array as da
 import numpy as np
 import obspy
 import pytest
+from _waveform_helpers import expect_error, expected_index, obspy_read, row_of, runs
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import ErrorCode
 from promethium_lab.io.waveforms import guess_waveform_format, open_waveforms
 
 DATA = Path(os.environ.get("PROMETHIUM_TEST_DATA", "/work/shared/data"))
@@ -27,40 +27,6 @@ WAVEFORM_FILES = [GAPS, NL, THREE, SAC_LE, SAC_BE]
 # II.TLY's SAC delta is rounded by ObsPy, which warns; the reader passes that warning on
 # (tested in test_obspy_warnings_are_passed_on).
 pytestmark = pytest.mark.filterwarnings("ignore:Sample spacing read from SAC file:UserWarning")
-
-
-def obspy_read(path: Path) -> obspy.Stream:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return obspy.read(str(path))
-
-
-def runs(mask: np.ndarray) -> list[tuple[bool, int]]:
-    """Run-length encoding of a 1-D bool array: [(value, length), ...]."""
-    edges = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
-    bounds = np.concatenate([[0], edges, [mask.size]])
-    return [(bool(mask[a]), int(b - a)) for a, b in pairwise(bounds)]
-
-
-def expected_index(tr: obspy.Trace, ref_ns: int) -> int:
-    """Nearest sample of the common axis (ties to the later sample)."""
-    return int(np.floor((tr.stats.starttime.ns - ref_ns) * tr.stats.sampling_rate / 1e9 + 0.5))
-
-
-def row_of(ds, seed_id: str) -> int:
-    ids = [
-        ".".join(v)
-        for v in zip(ds.network.values, ds.station.values, ds.location.values, ds.channel.values)
-    ]
-    return ids.index(seed_id)
-
-
-def expect_error(code: ErrorCode, func, *args, **kwargs) -> PromethiumError:
-    with pytest.raises(PromethiumError) as info:
-        func(*args, **kwargs)
-    assert info.value.code is code, str(info.value)
-    assert info.value.hint, "every error carries a hint"
-    return info.value
 
 
 def write_bytes(path: Path, data: bytes) -> Path:

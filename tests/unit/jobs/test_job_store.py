@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.jobs import JobState, JobStore, get_store
+from promethium_lab.jobs import JobState, JobStore, get_store, list_jobs
 from promethium_lab.jobs.store import cleanup_partials, default_store_path
 
 
@@ -197,3 +197,63 @@ def test_four_processes_writing_at_once_lose_nothing(store):
         assert r.created_at <= r.started_at <= r.finished_at
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+#: the table as an earlier version wrote it (before ``partial_outputs`` and ``target``)
+OLD_TABLE = """CREATE TABLE jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
+    parameters TEXT NOT NULL DEFAULT '{}', state TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', created_at REAL,
+    started_at REAL, updated_at REAL, finished_at REAL,
+    executor TEXT NOT NULL DEFAULT 'kernel', worker TEXT NOT NULL DEFAULT '',
+    artifacts TEXT NOT NULL DEFAULT '{}', preview_path TEXT, error TEXT,
+    traceback TEXT NOT NULL DEFAULT '', pid INTEGER NOT NULL DEFAULT 0,
+    host TEXT NOT NULL DEFAULT '', heartbeat_at REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0, outputs TEXT NOT NULL DEFAULT '[]')"""
+
+
+def test_opens_a_file_of_an_earlier_schema(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_TABLE)
+        conn.execute("INSERT INTO jobs (id, kind, parameters, state, created_at, error, "
+                     "outputs) VALUES ('old1', 'ingest', '{\"path\": \"/a.sgy\"}', 'failed', "
+                     "1.0, '{\"code\": \"PL-JOB-002\", \"message\": \"gone\"}', '[\"/a.zarr\"]')")
+    conn.close()
+    store = JobStore(path, recover=False)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    conn.close()
+    assert {"partial_outputs", "target"} <= have
+    rec = store.get("old1")
+    assert rec.state == JobState.FAILED and rec.parameters == {"path": "/a.sgy"}
+    assert rec.partial_outputs == [] and rec.target == "" and rec.outputs == ["/a.zarr"]
+    assert rec.error["code"] == "PL-JOB-002" and rec.error["retryable"] is False
+    store.update("old1", partial_outputs=[{"path": "/a.zarr.partial", "removed": True}])
+    assert store.get("old1").partial_outputs == [{"path": "/a.zarr.partial", "removed": True}]
+    new = store.create("export", {"store": "/a.zarr"})
+    assert [r.id for r in store.list()] == [new.id, "old1"]
+    store.close()
+
+
+def test_paging(store):
+    ids = [store.create("ingest", {"i": i}).id for i in range(5)]
+    newest_first = ids[::-1]
+    assert [r.id for r in store.list(limit=2)] == newest_first[:2]
+    assert [r.id for r in store.list(limit=2, offset=2)] == newest_first[2:4]
+    assert [r.id for r in store.list(offset=4)] == newest_first[4:]
+    assert [r.id for r in list_jobs(limit=2, offset=1, job_store=store)] == newest_first[1:3]
+
+
+def test_values_are_validated_before_they_are_written(store):
+    job = store.create("ingest")
+    with pytest.raises(PromethiumError) as err:
+        store.update(job.id, progress="half")
+    assert err.value.code == ErrorCode.INVALID_PARAMETER
+    with pytest.raises(KeyError):
+        store.update(job.id, colour="red")
+    with pytest.raises(KeyError):
+        store.update(job.id, id="other")
+    store.update(job.id, message=7, cancel_requested=1)  # coerced as the model does
+    rec = store.get(job.id)
+    assert rec.message == "7" and rec.cancel_requested is True and rec.progress == 0.0
