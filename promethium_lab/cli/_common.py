@@ -91,14 +91,10 @@ def _log_dir() -> Path:
 
 def _write_log(exc: BaseException) -> Path:
     """Write the traceback of ``exc`` with the command line to a new log file."""
-    from importlib.metadata import PackageNotFoundError, version
+    from promethium_lab.core.version import __version__
 
-    try:
-        ours = version("promethium-lab")
-    except PackageNotFoundError:
-        ours = "(not installed)"
     text = (f"command: {' '.join(sys.argv)}\n"
-            f"promethium_lab {ours}, Python {sys.version.split()[0]}, "
+            f"promethium_lab {__version__}, Python {sys.version.split()[0]}, "
             f"{time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n"
             + "".join(traceback.format_exception(exc)))
     name = f"cli-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"

@@ -1,8 +1,11 @@
 """Configuration from environment variables and a TOML file.
 
 Precedence, highest first: ``PROMETHIUM_<KEY>`` environment variables, the TOML file
-named by ``PROMETHIUM_CONFIG`` (else ``~/.config/promethium_lab/config.toml`` when it
-exists), then the defaults below.
+named by ``PROMETHIUM_CONFIG`` (else ``config.toml`` in the user config folder of
+:mod:`platformdirs`, e.g. ``~/.config/promethium-lab/config.toml``, when it exists), then
+the defaults below. The data folder defaults to the user data folder of :mod:`platformdirs`
+(``~/.local/share/promethium-lab`` on Linux); an existing folder of the old fixed name
+(``promethium_lab``) is kept in use, for both.
 """
 
 from __future__ import annotations
@@ -12,20 +15,37 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+import platformdirs
+
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 
 __all__ = ["Config", "default_config_path", "get_config"]
 
 
+#: Application name for :mod:`platformdirs`.
+APP_NAME = "promethium-lab"
+#: The folder name used before :mod:`platformdirs` (XDG folders only); still honoured.
+_LEGACY_NAME = "promethium_lab"
+
+
+def _legacy_or(new: Path, legacy_base: Path) -> Path:
+    """``new``, unless only the folder of the legacy name exists under ``legacy_base``."""
+    legacy = legacy_base / _LEGACY_NAME
+    return legacy if not new.exists() and legacy.is_dir() else new
+
+
 def default_config_path() -> Path:
     """Where the TOML config is looked for when ``PROMETHIUM_CONFIG`` is unset."""
-    base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
-    return base / "promethium_lab" / "config.toml"
+    folder = _legacy_or(Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+                        Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")))
+    return folder / "config.toml"
 
 
 def _default_data_dir() -> Path:
-    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return base / "promethium_lab"
+    """The user data folder (job store, models, demo data); ``PROMETHIUM_DATA_DIR`` or
+    ``data_dir`` in the TOML file override it."""
+    return _legacy_or(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+                      Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")))
 
 
 @dataclass(frozen=True)

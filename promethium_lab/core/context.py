@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
+from promethium_lab.core.progress import Progress
 
 __all__ = ["TaskContext", "ensure_context"]
 
@@ -78,8 +79,59 @@ class TaskContext:
     def check(self, what: str = "the task") -> None:
         """Raise ``PromethiumError(CANCELED)`` if cancellation was asked for."""
         if self.should_stop():
-            raise PromethiumError(ErrorCode.CANCELED, f"{what} was canceled",
-                                  hint="nothing that looks complete was left behind")
+            raise PromethiumError.canceled(what)
+
+    def progress_bar(
+        self, total: float, desc: str = "", unit: str = "it", show: bool | None = None,
+        **tqdm_kwargs: Any,
+    ) -> Progress:
+        """A :class:`~promethium_lab.core.progress.Progress` reporting to this context.
+
+        Parameters
+        ----------
+        total : float
+            Units of work.
+        desc : str
+            Label of the bar (also the progress message).
+        unit : str
+            Unit name shown by tqdm.
+        show : bool or None
+            Show a tqdm bar; None uses the context's ``show_progress`` (else the config).
+        **tqdm_kwargs
+            Passed to tqdm.
+
+        Returns
+        -------
+        Progress
+            Its updates call :meth:`progress`; use it as a context manager.
+        """
+        return Progress(total, desc=desc, unit=unit,
+                        show=self.show_progress if show is None else show,
+                        callback=self.progress, **tqdm_kwargs)
+
+    def child(self, start: float, stop: float, *, preview: bool = True) -> TaskContext:
+        """A context for one step of this task.
+
+        Its progress maps [0, 1] onto [start, stop] of this task; it shares this task's
+        cancellation (event and extra check), tqdm setting and, with ``preview``, its
+        preview hook.
+
+        Parameters
+        ----------
+        start, stop : float
+            The part of this task's progress the step covers.
+        preview : bool, default True
+            Pass the step's previews on to this task.
+
+        Returns
+        -------
+        TaskContext
+            The step's context.
+        """
+        return TaskContext(on_progress=self.sub(start, stop),
+                           on_preview=self.on_preview if preview else None,
+                           cancel_event=self.cancel_event, is_canceled=self.is_canceled,
+                           show_progress=self.show_progress)
 
     def sub(self, start: float, stop: float) -> Callable[[float, str], None]:
         """A progress callback mapping [0, 1] of a step onto [start, stop] of the task."""

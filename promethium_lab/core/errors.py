@@ -83,6 +83,35 @@ class PromethiumError(Exception):
     def __reduce__(self):  # keep it picklable across Dask workers
         return (type(self), (self.code, self.message, self.hint, self.retryable))
 
+    @classmethod
+    def invalid(cls, message: str, hint: str = "") -> PromethiumError:
+        """An ``INVALID_PARAMETER`` error.
+
+        Parameters
+        ----------
+        message : str
+            Which parameter is wrong and why.
+        hint : str, optional
+            What value to use instead.
+        """
+        return cls(ErrorCode.INVALID_PARAMETER, message, hint=hint)
+
+    @classmethod
+    def canceled(
+        cls, what: str = "the task",
+        hint: str = "nothing that looks complete was left behind",
+    ) -> PromethiumError:
+        """A ``CANCELED`` error saying ``"<what> was canceled"``.
+
+        Parameters
+        ----------
+        what : str, default "the task"
+            What was canceled.
+        hint : str, optional
+            What the user can do (the default says no partial result is visible).
+        """
+        return cls(ErrorCode.CANCELED, f"{what} was canceled", hint=hint)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form stored in job records and returned by the REST API."""
         return {

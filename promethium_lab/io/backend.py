@@ -57,12 +57,12 @@ class PromethiumBackendEntrypoint(BackendEntrypoint):
     ) -> xr.Dataset:
         """Open a file or store; ``geometry``, ``endian`` and ``*_byte`` apply to SEG-Y,
         ``truncated`` (``"error"`` or ``"keep"``) to miniSEED."""
-        from promethium_lab.io.formats import SEGY_KINDS, detect_format
+        from promethium_lab.io.formats import SEGY_KINDS, detect_format, has_partial
         from promethium_lab.io.survey import open_survey
 
         p = Path(filename_or_obj)
         options: dict[str, Any] = {} if truncated == "error" else {"truncated": truncated}
-        if not (p.is_dir() or p.with_name(p.name + ".partial").exists()) and (
+        if not (p.is_dir() or has_partial(p)) and (
             detect_format(p) in SEGY_KINDS
         ):
             options.update(geometry=geometry, endian=endian, **key_bytes)

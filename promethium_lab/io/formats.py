@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.io.segy_spec import UNSUPPORTED_FORMATS, SampleFormat
 
 __all__ = [
     "FILE_KINDS",
     "KIND_LABELS",
+    "PARTIAL_SUFFIX",
     "SEGY_KINDS",
     "STORE_KINDS",
     "WAVEFORM_FORMATS",
@@ -38,11 +40,50 @@ __all__ = [
     "describe_content",
     "detect_format",
     "guess_waveform_format",
+    "has_partial",
+    "is_partial",
     "kind_from_suffix",
     "not_waveform_error",
+    "partial_path",
     "sacxy_header",
     "sniff_format",
 ]
+
+#: Suffix of an unfinished output: a store is written into ``<store>.partial`` and renamed
+#: onto ``<store>`` when complete; a file into ``<file>.partial-<pid>``. Never read as whole.
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_path(path: str | os.PathLike, pid: int | None = None) -> Path:
+    """Where the unfinished ``path`` is written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final output path.
+    pid : int, optional
+        A process id for a per-writer name (``<path>.partial-<pid>``); None gives
+        ``<path>.partial``.
+
+    Returns
+    -------
+    Path
+        The sibling of ``path`` holding the unfinished output.
+    """
+    p = Path(path)
+    suffix = PARTIAL_SUFFIX if pid is None else f"{PARTIAL_SUFFIX}-{pid}"
+    return p.with_name(p.name + suffix)
+
+
+def is_partial(path: str | os.PathLike) -> bool:
+    """True when the name of ``path`` marks an unfinished output (``*.partial*``)."""
+    return PARTIAL_SUFFIX in Path(path).name
+
+
+def has_partial(path: str | os.PathLike) -> bool:
+    """True when the unfinished store ``<path>.partial`` exists next to ``path``."""
+    return partial_path(path).exists()
+
 
 #: File-name suffix (lower case) -> kind; a hint for listings, not how files are opened.
 FILE_KINDS: dict[str, str] = {
@@ -75,7 +116,8 @@ WAVEFORM_KINDS: tuple[str, ...] = ("mseed", "sac", "sacxy")
 STORE_KINDS: tuple[str, ...] = ("zarr", "mdio")
 
 _SEGY_HEADER_SIZE = 3600  # textual (3200) + binary (400) file header
-_SEGY_FORMAT_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16})
+#: Every sample format code a SEG-Y binary header may name, read here or refused by name.
+_SEGY_FORMAT_CODES = frozenset({int(f) for f in SampleFormat} | set(UNSUPPORTED_FORMATS))
 _SU_TRACE_HEADER = 240
 _MAX_SAMPLES = 1_000_000
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -191,7 +233,7 @@ def kind_from_suffix(path: str | os.PathLike) -> str | None:
 
 def _store_kind(p: Path) -> str | None:
     """``"zarr"`` / ``"mdio"`` for a folder holding a Zarr v3 store, else None."""
-    if p.name.endswith(".partial"):
+    if p.name.endswith(PARTIAL_SUFFIX):
         return "zarr"
     try:
         meta = json.loads((p / "zarr.json").read_text())

@@ -22,6 +22,8 @@ import numpy as np
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.segy_spec import TRACE_FIELDS, TRACE_HEADER_SIZE
+from promethium_lab.io.templates import DEFAULT_KEY_BYTES, KEY_BYTE_PARAMS
+from promethium_lab.io.templates import TEMPLATES as _TEMPLATES
 
 __all__ = [
     "AXIS_GROWTH",
@@ -38,45 +40,15 @@ __all__ = [
     "read_header_word",
 ]
 
+#: Geometry names :func:`infer_grid` knows (those of the SEG-Y templates).
+GEOMETRIES: tuple[str, ...] = tuple(g for g in _TEMPLATES if g != "waveforms")
 #: Trace dims of each geometry (docs/data-model.md).
-_DIMS: dict[str, tuple[str, ...]] = {
-    "poststack3d": ("inline", "crossline"),
-    "poststack2d": ("cdp",),
-    "shot": ("shot_point", "channel"),
-    "cdp_offset": ("cdp", "offset"),
-    "irregular": ("trace",),
-}
-#: Geometry names :func:`infer_grid` knows.
-GEOMETRIES: tuple[str, ...] = tuple(_DIMS)
+_DIMS: dict[str, tuple[str, ...]] = {g: _TEMPLATES[g].dims for g in GEOMETRIES}
 #: MDIO template name of each geometry.
-TEMPLATES: dict[str, str | None] = {
-    "poststack3d": "PostStack3DTime",
-    "poststack2d": "PostStack2DTime",
-    "shot": "StreamerShotGathers2D",
-    "cdp_offset": "CdpOffsetGathers2DTime",
-    "irregular": None,
-}
+TEMPLATES: dict[str, str | None] = {g: _TEMPLATES[g].mdio_name for g in GEOMETRIES}
 
 #: (inline, crossline) byte pairs tried, in order, by ``geometry="auto"``.
 _CANDIDATES_3D: tuple[tuple[int, int], ...] = ((189, 193), (9, 21), (5, 21), (17, 21), (21, 9))
-#: Header byte of each grid key when none is given.
-DEFAULT_KEY_BYTES = {
-    "inline": 189,
-    "crossline": 193,
-    "cdp": 21,
-    "offset": 37,
-    "shot_point": 9,
-    "channel": 13,
-}
-#: Keyword argument that sets each grid key's header byte.
-KEY_BYTE_PARAMS = {
-    "inline": "inline_byte",
-    "crossline": "crossline_byte",
-    "cdp": "cdp_byte",
-    "offset": "offset_byte",
-    "shot_point": "shot_byte",
-    "channel": "channel_byte",
-}
 _ALT_SHOT_BYTE = 17  # energy source point number, tried when FFID (byte 9) does not fit
 _FFID_BYTE = 9
 # Sorting codes of the binary header (bytes 3229-3230) that name a pre-stack sort.
@@ -328,7 +300,7 @@ def _irregular(n: int) -> Grid:
         coords={"trace": np.arange(n, dtype=np.int64)},
         trace_index=np.arange(n, dtype=np.int64),
         key_bytes={},
-        template=None,
+        template=_TEMPLATES["irregular"].mdio_name,
     )
 
 

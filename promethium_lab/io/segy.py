@@ -36,6 +36,7 @@ from promethium_lab.io.segy_spec import (
     decode_binary_header,
     decode_trace_headers,
 )
+from promethium_lab.io.templates import get_template
 
 __all__ = [
     "DEFAULT_SAMPLE_INTERVAL_US",
@@ -762,13 +763,10 @@ def build_dataset(
     }
     coords["time"] = xr.Variable(("time",), time, attrs={"units": "ms", "long_name": "Time"})
     scalar = headers["coordinate_scalar"]
-    xy_pairs = {"poststack3d": ("cdp_x", "cdp_y"), "poststack2d": ("cdp_x", "cdp_y"),
-                "cdp_offset": ("cdp_x", "cdp_y"),
-                "shot": ("source_coord_x", "source_coord_y", "group_coord_x", "group_coord_y")}
-    for name in xy_pairs.get(grid.geometry, ("cdp_x", "cdp_y")):
-        values = _scaled(headers[name], scalar)
+    for coord in get_template(grid.geometry).coordinates:
+        values = _scaled(headers[coord.header], scalar)
         values[~live] = np.nan
-        coords[name] = xr.Variable(grid.dims, values, attrs={"units": "m"})
+        coords[coord.name] = xr.Variable(grid.dims, values, attrs={"units": coord.units})
 
     file_header = xr.Variable((), np.array(b"", dtype="S1"), attrs=_file_header_attrs(layout))
     variables = {

@@ -18,8 +18,8 @@ from typing import Final
 import numpy as np
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.io.geometry import DEFAULT_KEY_BYTES
 from promethium_lab.io.segy_spec import TRACE_FIELDS, TRACE_HEADER_SIZE, trace_header_dtype
+from promethium_lab.io.templates import DEFAULT_KEY_BYTES
 
 __all__ = [
     "COORDINATE_FIELDS",
@@ -69,7 +69,8 @@ _SYNTHESISED = (*SEQUENCE_FIELDS, "trace_id_code", "samples_per_trace", "sample_
 
 def default_key_bytes(dims: tuple[str, ...]) -> dict[str, int]:
     """Header bytes of the grid keys ``dims`` as :func:`~promethium_lab.io.geometry.infer_grid`
-    reads them by default (inline 189, crossline 193, cdp 21, offset 37, shot 9, channel 13)."""
+    reads them by default (the templates' ``key_bytes``: inline 189, crossline 193, cdp 21,
+    offset 37, shot 9, channel 13)."""
     return {d: DEFAULT_KEY_BYTES[d] for d in dims if d in DEFAULT_KEY_BYTES}
 
 

@@ -28,6 +28,10 @@ import xarray as xr
 from promethium_lab.core.config import get_config
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import Progress, ProgressCallback
+from promethium_lab.core.serialize import json_safe
+from promethium_lab.io.blocks import aligned_step, run_blocks, tile
+from promethium_lab.io.formats import PARTIAL_SUFFIX
+from promethium_lab.io.templates import geometry_from_mdio_name, get_template
 
 __all__ = [
     "ACCESS_PATTERNS",
@@ -49,16 +53,10 @@ warnings.filterwarnings(
 )
 
 FORMAT_VERSION = 1
-PARTIAL_SUFFIX = ".partial"
 JOURNAL = ".promethium_journal.json"
 #: MDIO's names for the extra copies of ``amplitude`` chunked for one slice direction.
 ACCESS_PATTERNS = ("inline", "crossline", "time")
 
-_SURVEY = {
-    "poststack3d": ("3D", "stacked"), "poststack2d": ("2D", "stacked"),
-    "shot": ("2D", "common_source"), "cdp_offset": ("2D", "common_cdp"),
-    "irregular": ("unknown", "unknown"), "waveforms": ("unknown", "waveforms"),
-}
 BlockReader = Callable[[tuple[slice, ...]], np.ndarray]
 
 
@@ -113,35 +111,6 @@ def _codec(level: int | None = None, *, fast: bool = False) -> Any:
         return BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
     return BloscCodec(cname="zstd", clevel=get_config().zstd_level if level is None else level,
                       shuffle="shuffle")
-
-
-def _blocks(shape: tuple[int, ...], step: tuple[int, ...]) -> list[tuple[slice, ...]]:
-    ranges = [range(0, n, s) for n, s in zip(shape, step)]
-    out: list[tuple[slice, ...]] = []
-    for starts in np.ndindex(*[len(r) for r in ranges]):
-        out.append(tuple(slice(r[i], min(r[i] + s, n))
-                         for r, i, s, n in zip(ranges, starts, step, shape)))
-    return out
-
-
-def _block_step(trace_shape: tuple[int, ...], chunk_sets: list[tuple[int, ...]], nt: int,
-                budget_bytes: int) -> tuple[int, ...]:
-    """Trace-dim block shape aligned to every chunk grid, ~``budget_bytes`` of float32."""
-    step = [1] * len(trace_shape)
-    for ch in chunk_sets:
-        step = [math.lcm(a, b) for a, b in zip(step, ch)]
-    step = [min(s, n) for s, n in zip(step, trace_shape)]
-    # grow the last trace dims first while under budget (reads of sorted files stay long)
-    for i in reversed(range(len(step))):
-        while step[i] < trace_shape[i] and 2 * math.prod(step) * nt * 4 <= budget_bytes:
-            step[i] = min(trace_shape[i], step[i] * 2)
-        # keep alignment
-        base = 1
-        for ch in chunk_sets:
-            base = math.lcm(base, ch[i])
-        if step[i] < trace_shape[i]:
-            step[i] = max(base, (step[i] // base) * base)
-    return tuple(step)
 
 
 class _Journal:
@@ -258,8 +227,6 @@ def write_store(
     Path
         The completed store.
     """
-    import dask
-
     final = Path(store).expanduser()
     partial = final.with_name(final.name + PARTIAL_SUFFIX)
     if final.exists():
@@ -281,16 +248,16 @@ def write_store(
     dims = tuple(amp.dims)
     chunks = tuple(chunks or choose_chunks(shape))
     if len(chunks) != len(shape) or any(c < 1 for c in chunks):
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER, f"chunks {chunks} do not fit amplitude of shape {shape}",
+        raise PromethiumError.invalid(
+            f"chunks {chunks} do not fit amplitude of shape {shape}",
             hint=f"give one positive chunk length per dim {dims}",
         )
     if access_patterns is None:
         access_patterns = default_access_patterns(dims)
     unknown = [d for d in access_patterns if d not in dims]
     if unknown:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER, f"access patterns {unknown} are not dims of {dims}",
+        raise PromethiumError.invalid(
+            f"access patterns {unknown} are not dims of {dims}",
             hint=f"choose among {list(dims)}, or () for no fast copies",
         )
     patterns: dict[str, tuple[int, ...]] = {}
@@ -300,7 +267,7 @@ def write_store(
 
     trace_shape = shape[:-1]
     chunk_sets = [chunks[:-1]] + [c[:-1] for c in patterns.values()]
-    step = _block_step(trace_shape, chunk_sets, shape[-1], int(block_mb * 2**20))
+    step = aligned_step(trace_shape, chunk_sets, shape[-1], int(block_mb * 2**20))
     # the journal numbers blocks, so their shape is part of the identity of a partial store
     fp = {"format": FORMAT_VERSION, "shape": list(shape), "dims": list(dims),
           "chunks": list(chunks), "patterns": {k: list(v) for k, v in patterns.items()},
@@ -314,7 +281,7 @@ def write_store(
         _create_layout(ds, partial, chunks, patterns)
         journal.save()
 
-    blocks = _blocks(trace_shape, step) if trace_shape else [()]
+    blocks = tile(trace_shape, step) if trace_shape else [()]
     todo = [i for i in range(len(blocks)) if i not in journal.done]
 
     if read_block is None:
@@ -323,7 +290,6 @@ def write_store(
     nbytes_block = [math.prod(s.stop - s.start for s in b) * shape[-1] * 4 for b in blocks]
     bar = Progress(sum(nbytes_block[i] for i in todo) / 2**20, desc=f"write {final.name}",
                    unit="MB", show=progress, callback=callback)
-    stop_flag = threading.Event()
 
     def done(i: int) -> None:
         journal.mark(i)
@@ -331,27 +297,13 @@ def write_store(
         if on_block is not None:
             on_block(blocks[i], partial)
 
-    def stopping() -> bool:
-        if not stop_flag.is_set() and should_stop is not None and should_stop():
-            stop_flag.set()
-        return stop_flag.is_set()
-
+    n_workers = workers or get_config().workers or os.cpu_count() or 1
     try:
-        if client is not None:
-            _run_distributed(client, writer, todo, done, stopping, resources)
-        else:
-            n_workers = workers or get_config().workers or os.cpu_count() or 1
-
-            def work(i: int) -> None:
-                if not stopping():
-                    writer(i)
-                    done(i)
-
-            with dask.config.set(scheduler="threads", num_workers=n_workers):
-                dask.compute(*[dask.delayed(work)(i) for i in todo])
+        stopped = run_blocks(writer, todo, workers=n_workers, client=client,
+                             resources=resources, should_stop=should_stop, on_done=done)
     finally:
         bar.close()
-    if stop_flag.is_set():
+    if stopped:
         raise PromethiumError(
             ErrorCode.CANCELED,
             f"writing {final} was canceled; {partial} holds the finished blocks",
@@ -403,43 +355,6 @@ class _BlockWriter:
         return i
 
 
-def _run_distributed(client: Any, writer: _BlockWriter, todo: list[int],
-                     done: Callable[[int], None], stopping: Callable[[], bool],
-                     resources: dict[str, float] | None) -> None:
-    """Blocks as tasks on a Dask cluster; the journal is written here as each finishes."""
-    from distributed import as_completed
-
-    limit = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2)
-    pending = iter(todo)
-    remote = client.scatter(writer, broadcast=True)
-    kwargs = {"resources": resources} if resources else {}
-    batch = [client.submit(_call, remote, i, pure=False, **kwargs)
-             for i in _take(pending, limit)]
-    queue = as_completed(batch, loop=client.loop)
-    for fut in queue:
-        done(fut.result())
-        if stopping():
-            for other in batch:
-                other.cancel()
-            break
-        for i in _take(pending, 1):
-            queue.add(client.submit(_call, remote, i, pure=False, **kwargs))
-
-
-def _call(writer: _BlockWriter, i: int) -> int:
-    return writer(i)
-
-
-def _take(it: Iterator[int], n: int) -> list[int]:
-    out: list[int] = []
-    for _ in range(n):
-        try:
-            out.append(next(it))
-        except StopIteration:
-            break
-    return out
-
-
 def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
                    patterns: dict[str, tuple[int, ...]]) -> None:
     """Write all metadata and the small variables; ``amplitude`` and copies stay empty."""
@@ -475,10 +390,10 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
 
 
 def _root_attrs(ds: xr.Dataset, complete: bool) -> dict[str, Any]:
-    from promethium_lab import __version__
+    from promethium_lab.core.version import __version__
 
     geometry = ds.attrs.get("geometry", "irregular")
-    survey, gather = _SURVEY.get(geometry, ("unknown", "unknown"))
+    template = get_template(geometry)  # MDIO's surveyType / gatherType of the geometry
     own = {k: v for k, v in ds.attrs.items() if k not in ("apiVersion", "createdOn", "name",
                                                          "attributes", "promethium")}
     return {
@@ -486,15 +401,11 @@ def _root_attrs(ds: xr.Dataset, complete: bool) -> dict[str, Any]:
         "apiVersion": "1.1.3",
         "createdOn": datetime.now(UTC).isoformat(sep=" "),
         "name": ds.attrs.get("mdio_template") or f"Promethium{geometry.capitalize()}",
-        "attributes": {"surveyType": survey, "gatherType": gather,
-                       "defaultVariableName": "amplitude", **_json_safe(own)},
+        "attributes": {"surveyType": template.survey_type, "gatherType": template.gather_type,
+                       "defaultVariableName": "amplitude", **json_safe(own)},
         # ours
         "promethium": {"format": FORMAT_VERSION, "complete": complete, "version": __version__},
     }
-
-
-def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
 
 
 def _finish(partial: Path, final: Path, ds: xr.Dataset, overwrite: bool) -> None:
@@ -527,7 +438,7 @@ def update_attributes(store: str | os.PathLike, **attrs: Any) -> None:
                               hint="only finished stores can be annotated")
     group = zarr.open_group(p, mode="r+")
     inner = dict(group.attrs.get("attributes", {}))
-    inner.update(_json_safe(attrs))
+    inner.update(json_safe(attrs))
     group.attrs["attributes"] = inner
     with _quiet_zarr():
         zarr.consolidate_metadata(p)
@@ -583,7 +494,7 @@ def _normalise(ds: xr.Dataset, ours: bool) -> xr.Dataset:
     out_attrs = {k: v for k, v in inner.items()
                  if k not in ("surveyType", "gatherType", "defaultVariableName")}
     if "geometry" not in out_attrs:
-        out_attrs["geometry"] = _geometry_from_template(attrs.get("name", ""), ds)
+        out_attrs["geometry"] = geometry_from_mdio_name(attrs.get("name", ""))
     out_attrs["mdio_template"] = out_attrs.get("mdio_template") or attrs.get("name", "")
     out_attrs["store_format"] = "promethium" if ours else "mdio"
     var = inner.get("defaultVariableName", "amplitude")
@@ -597,21 +508,8 @@ def _normalise(ds: xr.Dataset, ours: bool) -> xr.Dataset:
     return ds
 
 
-def _geometry_from_template(name: str, ds: xr.Dataset) -> str:
-    table = {"PostStack3D": "poststack3d", "PostStack2D": "poststack2d",
-             "StreamerShotGathers2D": "shot", "CdpOffsetGathers2D": "cdp_offset"}
-    for prefix, geometry in table.items():
-        if name.startswith(prefix):
-            return geometry
-    return "irregular"
-
-
 def fast_variable(ds: xr.Dataset, dim: str) -> str:
     """Name of the variable to read a slice at fixed ``dim`` from (``fast_<dim>`` if present)."""
     name = f"fast_{dim}"
     return name if name in ds else "amplitude"
 
-
-def iter_blocks(shape: tuple[int, ...], step: tuple[int, ...]) -> Iterator[tuple[slice, ...]]:
-    """Blocks of ``step`` covering ``shape`` in C order."""
-    yield from _blocks(shape, step)

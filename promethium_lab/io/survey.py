@@ -10,8 +10,14 @@ from typing import Any
 
 import xarray as xr
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.io.formats import KIND_LABELS, STORE_KINDS, WAVEFORM_KINDS, detect_format
+from promethium_lab.core.errors import PromethiumError
+from promethium_lab.io.formats import (
+    KIND_LABELS,
+    STORE_KINDS,
+    WAVEFORM_KINDS,
+    detect_format,
+    has_partial,
+)
 
 __all__ = ["open_survey"]
 
@@ -38,8 +44,7 @@ def _check_options(kind: str, reader: Callable[..., Any], options: dict[str, Any
     known = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"{', '.join(unknown)} do{'es' if len(unknown) == 1 else ''} not apply to "
             f"{KIND_LABELS[kind]} input",
             hint=f"{KIND_LABELS[kind]} input takes {', '.join(known) or 'no options'}",
@@ -70,7 +75,7 @@ def open_survey(path: str | os.PathLike, **options: Any) -> xr.Dataset:
         chosen reader does not take.
     """
     p = Path(path).expanduser()
-    if p.is_dir() or p.with_name(p.name + ".partial").exists():
+    if p.is_dir() or has_partial(p):
         kind = "zarr"
     else:
         kind = detect_format(p)
@@ -78,8 +83,7 @@ def open_survey(path: str | os.PathLike, **options: Any) -> xr.Dataset:
     options = dict(options)
     if kind not in WAVEFORM_KINDS and "truncated" in options:
         if options.pop("truncated") != "error":
-            raise PromethiumError(
-                ErrorCode.INVALID_PARAMETER,
+            raise PromethiumError.invalid(
                 f"{p.name} is {KIND_LABELS[kind]}: keeping a cut last record "
                 "(truncated='keep') applies to miniSEED files only",
                 hint="drop truncated='keep' for this input",

@@ -565,8 +565,7 @@ def _common_rate(traces: list[Any]) -> float:
         for tr in traces:
             per_id.setdefault(tr.id, set()).add(float(tr.stats.sampling_rate))
         listing = ", ".join(f"{k}: {sorted(v)}" for k, v in sorted(per_id.items()))
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"traces have different sampling rates ({listing} Hz); one dataset needs one rate",
             hint="read the channels separately or resample them to one rate first "
             "(e.g. obspy Stream.resample / Stream.interpolate)",
@@ -599,8 +598,7 @@ def _build(traces: list[Any], merge: bool) -> xr.Dataset:
     n_time = max(offset(tr) + tr.stats.npts for tr in ordered)
     if len(groups) * n_time > MAX_GRID_SAMPLES:
         span_s = n_time / rate
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"{len(groups)} traces over {span_s:.0f} s at {rate} Hz would need "
             f"{len(groups) * n_time} samples (limit {MAX_GRID_SAMPLES})",
             hint="read files recorded at different times separately, or trim them "
@@ -720,37 +718,29 @@ def open_waveforms(
     single = isinstance(path, str | bytes | os.PathLike)
     raw_paths = [path] if single else list(path)  # type: ignore[arg-type]
     if not raw_paths:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
-            "no waveform files given",
+        raise PromethiumError.invalid("no waveform files given",
             hint="pass a path or a non-empty list of paths",
         )
     requested: str | None = None
     if format is not None:
         requested = str(format).upper()
         if requested not in WAVEFORM_FORMATS:
-            raise PromethiumError(
-                ErrorCode.INVALID_PARAMETER,
+            raise PromethiumError.invalid(
                 f"format={format!r} is not a waveform format this reader supports",
                 hint=f"use one of {', '.join(WAVEFORM_FORMATS)} or None to detect it",
             )
     if not isinstance(merge, bool):
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
-            f"merge={merge!r} must be True or False",
+        raise PromethiumError.invalid(f"merge={merge!r} must be True or False",
             hint="merge=True gives one trace per SEED id",
         )
     if chunks is not None and (
         isinstance(chunks, bool) or not isinstance(chunks, int | np.integer) or chunks < 1
     ):
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
-            f"chunks={chunks!r} must be a positive number of samples",
+        raise PromethiumError.invalid(f"chunks={chunks!r} must be a positive number of samples",
             hint="e.g. chunks=4096, or None for in-memory numpy arrays",
         )
     if truncated not in TRUNCATED_OPTIONS:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"truncated={truncated!r} must be one of {', '.join(TRUNCATED_OPTIONS)}",
             hint="truncated='keep' reads the whole records of a miniSEED file whose last "
             "record is cut, and masks the cut one",

@@ -19,8 +19,7 @@ when they are out of date).
 
 from __future__ import annotations
 
-import math
-import os
+import functools
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +38,7 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.serialize import json_safe as core_json_safe
 
 __all__ = [
     "ACTIVE_STATES",
@@ -94,23 +94,10 @@ ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.PREVIEWIN
                            JobState.STOPPING})
 
 
-def json_safe(value: Any) -> Any:
-    """A JSON-safe rendering of a parameter value (paths to str, tuples to lists, numpy
-    scalars to numbers, anything else to its short ``repr``)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy scalar
-        return json_safe(value.item())
-    text = repr(value)
-    return f"<{type(value).__name__}>" if len(text) > 200 or "\n" in text else text
+#: :func:`promethium_lab.core.serialize.json_safe` in its strict form (non-finite floats
+#: as strings, unknown objects as their short ``repr``): job parameters and results are
+#: strict JSON for SQLite and the REST API.
+json_safe = functools.partial(core_json_safe, strict=True)
 
 
 def error_from_dict(error: dict[str, Any]) -> PromethiumError:

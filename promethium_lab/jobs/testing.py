@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from promethium_lab.core.context import TaskContext, ensure_context
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
+from promethium_lab.io.formats import partial_path
 
 __all__ = ["batches", "busy", "poll", "started"]
 
@@ -92,10 +93,9 @@ def batches(
     """
     ctx = ensure_context(context)
     if work not in ("sleep", "cpu"):
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"unknown work {work!r}",
-                              hint="use 'sleep' or 'cpu'")
+        raise PromethiumError.invalid(f"unknown work {work!r}", hint="use 'sleep' or 'cpu'")
     final = Path(out) if out is not None else None
-    partial = final.with_name(final.name + ".partial") if final is not None else None
+    partial = partial_path(final) if final is not None else None
     if partial is not None:
         partial.mkdir(parents=True, exist_ok=True)
     rows, cols = (int(s) for s in shape)

@@ -15,7 +15,7 @@ Every item is a dict of float32 tensors, each ``(1, *patch)`` or broadcastable t
 ``valid``   1 on traces whose target is known (live in the survey; time extent 1).
 
 With ``gain=`` a survey's patches are balanced in time by one curve ``g(t)`` for the whole
-survey (:mod:`promethium_lab.ml.gain`; ``x``, ``target`` are then gained samples), the
+survey (:mod:`promethium_lab.signal.gain`; ``x``, ``target`` are then gained samples), the
 same curve inference applies (:func:`promethium_lab.ml.reconstruct_deep`).
 
 Items are drawn from ``numpy.random.default_rng([seed, epoch, index])``: the same seed,
@@ -40,7 +40,9 @@ import xarray as xr
 from torch.utils.data import Dataset
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.ml.gain import resolve_gain
+from promethium_lab.signal.gain import live_grid as _live_grid
+from promethium_lab.signal.gain import read_samples as _read
+from promethium_lab.signal.gain import resolve_gain, resolve_survey
 from promethium_lab.signal.synthetic import synthetic_cube, synthetic_section
 
 __all__ = [
@@ -56,47 +58,6 @@ __all__ = [
 
 #: Ways of choosing the traces to hide; ``"mixed"`` picks one of the others per patch.
 HIDE_PATTERNS = ("random", "regular", "gap", "mixed")
-
-
-def _param(message: str, hint: str = "") -> PromethiumError:
-    return PromethiumError(ErrorCode.INVALID_PARAMETER, message, hint=hint)
-
-
-def resolve_survey(source: xr.Dataset | str | os.PathLike) -> xr.Dataset:
-    """A survey Dataset from a Dataset or the path of a Zarr store (opened lazily)."""
-    if isinstance(source, xr.Dataset):
-        ds = source
-    elif isinstance(source, (str, os.PathLike)):
-        from promethium_lab.io.store import open_store
-
-        ds = open_store(source)
-    else:
-        raise _param(f"expected a survey Dataset or a store path, got {type(source).__name__}",
-                     hint="pass an xarray.Dataset with 'amplitude' or a Zarr store path")
-    if "amplitude" not in ds:
-        raise _param("the dataset has no 'amplitude' variable",
-                     hint="pass a survey Dataset (docs/data-model.md)")
-    if ds["amplitude"].dims[-1] != "time":
-        dims = [d for d in ds["amplitude"].dims if d != "time"]
-        if "time" not in ds["amplitude"].dims:
-            raise _param(f"amplitude has no 'time' dim (dims {list(ds['amplitude'].dims)})")
-        ds = ds.assign(amplitude=ds["amplitude"].transpose(*dims, "time"))
-    return ds
-
-
-def _live_grid(ds: xr.Dataset) -> np.ndarray:
-    tdims = ds["amplitude"].dims[:-1]
-    if "trace_mask" in ds:
-        return np.asarray(ds["trace_mask"].transpose(*tdims).values, dtype=bool)
-    return np.ones(ds["amplitude"].shape[:-1], dtype=bool)
-
-
-def _read(data: Any, index: tuple[slice | int, ...]) -> np.ndarray:
-    """Samples of ``data[index]`` as float32 numpy (dask computed; only touched chunks read)."""
-    part = data[index]
-    if hasattr(part, "compute"):
-        part = part.compute()
-    return np.asarray(part, dtype=np.float32)
 
 
 def hide_traces(live: np.ndarray, fraction: float, rng: np.random.Generator,
@@ -128,9 +89,11 @@ def hide_traces(live: np.ndarray, fraction: float, rng: np.random.Generator,
         kept whenever the patch has two or more live traces.
     """
     if pattern not in HIDE_PATTERNS:
-        raise _param(f"unknown hide pattern {pattern!r}", hint=f"one of {HIDE_PATTERNS}")
+        raise PromethiumError.invalid(
+            f"unknown hide pattern {pattern!r}", hint=f"one of {HIDE_PATTERNS}")
     if not 0 < fraction < 1:
-        raise _param(f"hide fraction must be strictly between 0 and 1, got {fraction}")
+        raise PromethiumError.invalid(
+            f"hide fraction must be strictly between 0 and 1, got {fraction}")
     live = np.asarray(live, dtype=bool)
     n_live = int(live.sum())
     hidden = np.zeros(live.shape, dtype=bool)
@@ -228,8 +191,9 @@ def _fraction_range(hide_fraction: float | Sequence[float]) -> tuple[float, floa
     else:
         lo, hi = (float(v) for v in hide_fraction)
     if not 0 < lo <= hi < 1:
-        raise _param(f"hide_fraction must be in (0, 1) (or a (low, high) range), got "
-                     f"{hide_fraction!r}", hint="e.g. 0.3 or (0.2, 0.5)")
+        raise PromethiumError.invalid(
+            f"hide_fraction must be in (0, 1) (or a (low, high) range), got "
+            f"{hide_fraction!r}", hint="e.g. 0.3 or (0.2, 0.5)")
     return lo, hi
 
 
@@ -241,13 +205,15 @@ class _PatchDataset(Dataset):
                  seed: int) -> None:
         self.patch = tuple(int(p) for p in patch)
         if len(self.patch) not in (2, 3) or min(self.patch) < 1:
-            raise _param(f"patch must be 2 or 3 positive sizes (traces..., time), got {patch!r}")
+            raise PromethiumError.invalid(
+                f"patch must be 2 or 3 positive sizes (traces..., time), got {patch!r}")
         if int(n_patches) < 1:
-            raise _param(f"n_patches must be >= 1, got {n_patches}")
+            raise PromethiumError.invalid(f"n_patches must be >= 1, got {n_patches}")
         if hide_pattern not in HIDE_PATTERNS:
-            raise _param(f"unknown hide pattern {hide_pattern!r}", hint=f"one of {HIDE_PATTERNS}")
+            raise PromethiumError.invalid(
+                f"unknown hide pattern {hide_pattern!r}", hint=f"one of {HIDE_PATTERNS}")
         if not noise >= 0:
-            raise _param(f"noise must be >= 0, got {noise}")
+            raise PromethiumError.invalid(f"noise must be >= 0, got {noise}")
         self.n_patches = int(n_patches)
         self.hide_fraction = _fraction_range(hide_fraction)
         self.hide_pattern = hide_pattern
@@ -305,8 +271,8 @@ class SurveyPatches(_PatchDataset):
     line_dim : str, optional
         Trace dim of 2-D patches on multi-trace-dim surveys.
     gain : "auto", None or array, default None
-        Time-variant gain applied to every patch (:mod:`promethium_lab.ml.gain`):
-        ``"auto"`` computes the survey's curve (:func:`~promethium_lab.ml.gain.gain_curve`,
+        Time-variant gain applied to every patch (:mod:`promethium_lab.signal.gain`):
+        ``"auto"`` computes the survey's curve (:func:`~promethium_lab.signal.gain.gain_curve`,
         once, from a sample of live traces), an array of one value per time sample is used
         as it is (pass the same curve to the training and validation datasets, and to
         inference), None leaves the samples raw. The curve is ``self.gain_curve``.
@@ -331,12 +297,13 @@ class SurveyPatches(_PatchDataset):
             raise PromethiumError(ErrorCode.BAD_DATA, "the survey has no live trace to learn from",
                                   hint="check its trace_mask")
         if self.spatial_dims - 1 > len(self.trace_dims):
-            raise _param(f"a {self.spatial_dims}-D patch needs {self.spatial_dims - 1} trace dims;"
-                         f" the survey has {list(self.trace_dims)}",
-                         hint="use a 2-D model/patch for 2-D sections")
+            raise PromethiumError.invalid(
+                f"a {self.spatial_dims}-D patch needs {self.spatial_dims - 1} trace dims;"
+                f" the survey has {list(self.trace_dims)}",
+                hint="use a 2-D model/patch for 2-D sections")
         if line_dim is not None and line_dim not in self.trace_dims:
-            raise _param(f"line_dim {line_dim!r} is not a trace dim",
-                         hint=f"one of {list(self.trace_dims)}")
+            raise PromethiumError.invalid(f"line_dim {line_dim!r} is not a trace dim",
+                                          hint=f"one of {list(self.trace_dims)}")
         self.line_dim = line_dim
         self.min_live = float(min_live)
         self.gain_curve = resolve_gain(gain, ds, self.shape[-1])
@@ -457,7 +424,7 @@ def random_synthetic(seed: int | np.random.Generator, shape: Sequence[int], *,
                   for _ in range(int(rng.integers(3, 9)))]
         return synthetic_cube(shape[0], shape[1], shape[2], dt, events=events,
                               seed=int(rng.integers(2**31)), wavelet_hz=hz, noise=noise)
-    raise _param(f"shape must have 2 or 3 sizes, got {shape}")
+    raise PromethiumError.invalid(f"shape must have 2 or 3 sizes, got {shape}")
 
 
 class SyntheticPatches(_PatchDataset):

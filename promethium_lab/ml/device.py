@@ -39,7 +39,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     try:
         dev = torch.device(name)
     except (RuntimeError, TypeError) as exc:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"unknown device {device!r}",
+        raise PromethiumError.invalid(f"unknown device {device!r}",
                               hint="use 'auto', 'cpu' or 'cuda'") from exc
     if dev.type == "cuda":
         if not cuda_available():
@@ -52,7 +52,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
                                   f"{torch.cuda.device_count()} GPU(s) visible",
                 hint="pick an index below the GPU count")
     elif dev.type != "cpu":
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"unsupported device {device!r}",
+        raise PromethiumError.invalid(f"unsupported device {device!r}",
                               hint="use 'auto', 'cpu' or 'cuda'")
     return dev
 

@@ -38,7 +38,6 @@ unity before normalisation. ``"gaussian"`` is MONAI's importance map
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import time
@@ -52,6 +51,7 @@ import xarray as xr
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.serialize import json_safe
+from promethium_lab.io.blocks import budget_step, filled_survey, middle_section, tile
 from promethium_lab.ml.device import autocast, resolve_device
 from promethium_lab.ml.models.base import ReconstructionModel
 from promethium_lab.signal.reconstruct.windows import read_block
@@ -62,6 +62,7 @@ __all__ = [
     "MODES",
     "SlidingWindowInferer",
     "blend_window",
+    "block_inferer",
     "dense_windows",
     "infer_survey",
     "scan_starts",
@@ -75,15 +76,6 @@ MODES = ("missing", "denoise")
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 Window = tuple[int, tuple[slice, ...]]  # (batch item, spatial slices)
-
-
-def _param(message: str, hint: str = "") -> PromethiumError:
-    return PromethiumError(ErrorCode.INVALID_PARAMETER, message, hint=hint)
-
-
-def _canceled(what: str) -> PromethiumError:
-    return PromethiumError(ErrorCode.CANCELED, f"{what} was canceled",
-                           hint="nothing that looks complete was left behind")
 
 
 # --------------------------------------------------------------------------------------
@@ -104,7 +96,7 @@ def blend_window(roi_size: Sequence[int], blend: str = "cosine", sigma_scale: fl
         Gaussian only: ``σ = sigma_scale · L`` per axis (MONAI's default 0.125).
     """
     if blend not in BLEND_MODES:
-        raise _param(f"unknown blend {blend!r}", hint=f"one of {BLEND_MODES}")
+        raise PromethiumError.invalid(f"unknown blend {blend!r}", hint=f"one of {BLEND_MODES}")
     roi = [int(r) for r in roi_size]
     if blend == "constant":
         return torch.ones(roi, device=device, dtype=dtype)
@@ -156,7 +148,8 @@ def dense_windows(image_size: Sequence[int], roi_size: Sequence[int],
 def _check_overlap(overlap: Sequence[float] | float, nd: int) -> list[float]:
     ov = [overlap] * nd if isinstance(overlap, (int, float)) else list(overlap)
     if len(ov) != nd or any(not 0 <= float(o) < 1 for o in ov):
-        raise _param(f"overlap must be in [0, 1) (one value or one per axis), got {overlap!r}",
+        raise PromethiumError.invalid(
+            f"overlap must be in [0, 1) (one value or one per axis), got {overlap!r}",
                      hint="e.g. 0.5 (half a window)")
     return [float(o) for o in ov]
 
@@ -263,7 +256,7 @@ def _accumulate(inputs: torch.Tensor, windows: Sequence[Window], predictor: Pred
     wbuf: torch.Tensor | None = None
     for b0 in range(0, total, bs):
         if should_stop is not None and should_stop():
-            raise _canceled("sliding-window inference")
+            raise PromethiumError.canceled("sliding-window inference")
         k = min(bs, total - b0)
         n_idx, *s_idx = starts[:, b0:b0 + k]
         if pin:  # fresh from the caching host allocator: safe with non_blocking copies
@@ -349,11 +342,13 @@ def sliding_window_inference(
     """
     nd = inputs.ndim - 2
     if nd < 1:
-        raise _param(f"inputs must be (N, C, *spatial), got shape {tuple(inputs.shape)}")
+        raise PromethiumError.invalid(
+            f"inputs must be (N, C, *spatial), got shape {tuple(inputs.shape)}")
     if len(roi_size) != nd:
-        raise _param(f"roi_size {tuple(roi_size)} has {len(roi_size)} sizes for {nd} spatial dims")
+        raise PromethiumError.invalid(
+            f"roi_size {tuple(roi_size)} has {len(roi_size)} sizes for {nd} spatial dims")
     if int(sw_batch_size) < 1:
-        raise _param(f"sw_batch_size must be >= 1, got {sw_batch_size}")
+        raise PromethiumError.invalid(f"sw_batch_size must be >= 1, got {sw_batch_size}")
     ov = _check_overlap(overlap, nd)
     image = tuple(int(s) for s in inputs.shape[2:])
     roi = tuple(int(r) if r and int(r) > 0 else n for r, n in zip(roi_size, image))
@@ -451,6 +446,7 @@ class _BlockInferer:
                  context: TaskContext) -> None:
         self.data = data
         self.live = live
+        self.squeeze = squeeze
         self.shape = tuple(int(n) for n in data.shape)
         self.roi = roi
         self.model = model
@@ -467,6 +463,13 @@ class _BlockInferer:
         self.weight = blend_window(roi, blend, device=device)
         self.windows_run = 0
         self.on_batch: Callable[[int, int], None] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "context": None, "on_batch": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.context = ensure_context(None)
 
     def _axis_range(self, axis: int, lo: int, hi: int) -> tuple[np.ndarray, int, int]:
         """Starts of the windows touching ``[lo, hi)`` (original coords) and their span."""
@@ -540,15 +543,6 @@ class _BlockInferer:
         return pred.astype(np.float32)
 
 
-def _block_step(trace_shape: Sequence[int], nt: int, block_mb: float) -> tuple[int, ...]:
-    """Block of trace dims of about ``block_mb`` of float32 samples (last dims grow first)."""
-    budget = max(1, int(block_mb * 2**20 // (4 * nt)))
-    step = [1] * len(trace_shape)
-    for i in reversed(range(len(trace_shape))):
-        step[i] = max(1, min(trace_shape[i], budget // math.prod(step)))
-    return tuple(step)
-
-
 def _window_plan(model: ReconstructionModel, dims: Sequence[str], shape: Sequence[int],
                  patch: Sequence[int] | None, line_dim: str | None
                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -557,10 +551,12 @@ def _window_plan(model: ReconstructionModel, dims: Sequence[str], shape: Sequenc
     nd_model = model.spatial_dims
     p = model.check_patch(patch if patch is not None else model.patch)
     if nd_model - 1 > len(trace_dims):
-        raise _param(f"a {nd_model}-D model needs {nd_model - 1} trace dims; the survey has "
-                     f"{trace_dims}", hint="use a 2-D model on 2-D sections")
+        raise PromethiumError.invalid(
+            f"a {nd_model}-D model needs {nd_model - 1} trace dims; the survey has "
+            f"{trace_dims}", hint="use a 2-D model on 2-D sections")
     if line_dim is not None and line_dim not in trace_dims:
-        raise _param(f"line_dim {line_dim!r} is not a trace dim", hint=f"one of {trace_dims}")
+        raise PromethiumError.invalid(
+            f"line_dim {line_dim!r} is not a trace dim", hint=f"one of {trace_dims}")
     if nd_model == len(dims):
         return tuple(p), ()
     if nd_model == 2:
@@ -571,7 +567,64 @@ def _window_plan(model: ReconstructionModel, dims: Sequence[str], shape: Sequenc
         roi[axis] = p[0]
         squeeze = tuple(a for a in range(len(trace_dims)) if a != axis)
         return tuple(roi), squeeze
-    raise _param(f"a {nd_model}-D model does not fit a survey with trace dims {trace_dims}")
+    raise PromethiumError.invalid(
+        f"a {nd_model}-D model does not fit a survey with trace dims {trace_dims}")
+
+
+def block_inferer(
+    ds: xr.Dataset,
+    model: ReconstructionModel,
+    *,
+    mode: str = "missing",
+    patch: Sequence[int] | None = None,
+    overlap: float = 0.5,
+    batch_size: int = 16,
+    blend: str = "cosine",
+    device: str | torch.device | None = "auto",
+    amp: bool | None = None,
+    line_dim: str | None = None,
+    context: TaskContext | None = None,
+) -> _BlockInferer:
+    """The "process this block" of deep inference: ``engine(trace_slices) -> ndarray``.
+
+    The engine runs the windows of the survey's **global** window grid that touch a block
+    (reading only the region they cover) and keeps the block's part, so any tiling of the
+    trace dims (:func:`promethium_lab.io.blocks.tile`) gives the result of one pass over
+    the whole survey. Parameters as :func:`infer_survey`; the model is put in eval mode on
+    its device. Picklable (for Dask workers).
+    """
+    from promethium_lab.ml.data import resolve_survey
+
+    if mode not in MODES:
+        raise PromethiumError.invalid(f"unknown mode {mode!r}", hint=f"one of {MODES}")
+    if blend not in BLEND_MODES:
+        raise PromethiumError.invalid(f"unknown blend {blend!r}", hint=f"one of {BLEND_MODES}")
+    if int(batch_size) < 1:
+        raise PromethiumError.invalid(f"batch_size must be >= 1, got {batch_size}")
+    dev = resolve_device(device)
+    use_amp = dev.type == "cuda" if amp is None else bool(amp) and dev.type == "cuda"
+    ds = resolve_survey(ds)
+    amp_da = ds["amplitude"]
+    dims = tuple(str(d) for d in amp_da.dims)
+    shape = tuple(int(n) for n in amp_da.shape)
+    roi, squeeze = _window_plan(model, dims, shape, patch, line_dim)
+    ov = _check_overlap(overlap, len(dims))
+    for a in squeeze:
+        ov[a] = 0.0
+    if "trace_mask" in ds:
+        live = np.asarray(ds["trace_mask"].transpose(*dims[:-1]).values, dtype=bool)
+    else:
+        live = np.ones(shape[:-1], dtype=bool)
+    if isinstance(amp_da.data, np.ndarray) and not np.isfinite(
+            amp_da.values[live]).all():
+        raise PromethiumError(ErrorCode.BAD_DATA,
+                              "the survey has NaN or infinite samples on live traces",
+                              hint="clean them, or mark those traces absent (trace_mask "
+                                   "False), then run again")
+    model.eval()
+    model.to(dev)
+    return _BlockInferer(amp_da.data, live, model, roi, squeeze, ov, blend, int(batch_size),
+                         dev, use_amp, mode, ensure_context(context))
 
 
 def infer_survey(
@@ -643,40 +696,17 @@ def infer_survey(
 
     started = time.perf_counter()
     ctx = ensure_context(context)
-    if mode not in MODES:
-        raise _param(f"unknown mode {mode!r}", hint=f"one of {MODES}")
-    if blend not in BLEND_MODES:
-        raise _param(f"unknown blend {blend!r}", hint=f"one of {BLEND_MODES}")
-    if int(batch_size) < 1:
-        raise _param(f"batch_size must be >= 1, got {batch_size}")
     if not block_mb > 0:
-        raise _param(f"block_mb must be > 0, got {block_mb}")
-    dev = resolve_device(device)
-    use_amp = dev.type == "cuda" if amp is None else bool(amp) and dev.type == "cuda"
+        raise PromethiumError.invalid(f"block_mb must be > 0, got {block_mb}")
     ds = resolve_survey(ds)
-    amp_da = ds["amplitude"]
-    dims = tuple(str(d) for d in amp_da.dims)
-    shape = tuple(int(n) for n in amp_da.shape)
-    roi, squeeze = _window_plan(model, dims, shape, patch, line_dim)
-    ov = _check_overlap(overlap, len(dims))
-    for a in squeeze:
-        ov[a] = 0.0
-    if "trace_mask" in ds:
-        live = np.asarray(ds["trace_mask"].transpose(*dims[:-1]).values, dtype=bool)
-    else:
-        live = np.ones(shape[:-1], dtype=bool)
-    if isinstance(amp_da.data, np.ndarray) and not np.isfinite(
-            amp_da.values[live]).all():
-        raise PromethiumError(ErrorCode.BAD_DATA,
-                              "the survey has NaN or infinite samples on live traces",
-                              hint="clean them, or mark those traces absent (trace_mask "
-                                   "False), then run again")
+    shape = tuple(int(n) for n in ds["amplitude"].shape)
     was_training = model.training
-    model.eval()
-    model.to(dev)
-    engine = _BlockInferer(amp_da.data, live, model, roi, squeeze, ov, blend, int(batch_size),
-                           dev, use_amp, mode, ctx)
-    step = _block_step(shape[:-1], shape[-1], block_mb)
+    engine = block_inferer(ds, model, mode=mode, patch=patch, overlap=overlap,
+                           batch_size=batch_size, blend=blend, device=device, amp=amp,
+                           line_dim=line_dim, context=ctx)
+    live, roi, squeeze = engine.live, engine.roi, engine.squeeze
+    dev, use_amp = engine.device, engine.amp
+    step = budget_step(shape[:-1], shape[-1], block_mb)
     params = {"mode": mode, "patch": list(roi[i] for i in range(len(roi)) if i not in squeeze),
               "window": list(roi), "overlap": float(overlap), "batch_size": int(batch_size),
               "blend": blend, "device": str(dev), "amp": use_amp, "line_dim": line_dim,
@@ -699,9 +729,7 @@ def infer_survey(
 
 
 def _sub_blocks(region: tuple[slice, ...], step: tuple[int, ...]) -> list[tuple[slice, ...]]:
-    ranges = [range(sl.start, sl.stop, st) for sl, st in zip(region, step)]
-    return [tuple(slice(r0, min(r0 + st, sl.stop)) for r0, st, sl in zip(starts, step, region))
-            for starts in itertools.product(*ranges)]
+    return tile([sl.stop - sl.start for sl in region], step, [sl.start for sl in region])
 
 
 class _Runner:
@@ -740,35 +768,30 @@ class _Runner:
             self.done = base + n_win
             self._report(self.done)
             if self.ctx.on_preview is not None:
-                section = block[(0,) * (block.ndim - 2)]
+                section = middle_section(block)
                 self.ctx.preview(xr.DataArray(section[:: max(1, section.shape[0] // 256),
                                                       :: max(1, section.shape[1] // 512)],
                                               dims=("trace", "time"), name="amplitude"))
         return out
 
 
-def _template(ds: xr.Dataset, live: np.ndarray, record: dict[str, Any],
-              started: float) -> xr.Dataset:
-    out = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("fast_")])
-    dims = ds["amplitude"].dims[:-1]
-    old = ds["trace_mask"] if "trace_mask" in ds else None
-    out["input_trace_mask"] = xr.Variable(
-        dims, live.copy(), attrs={"long_name": "trace_mask given to the reconstruction "
-                                               "(True = live)"})
-    out["trace_mask"] = xr.Variable(dims, np.ones(live.shape, dtype=bool),
-                                    attrs=dict(old.attrs) if old is not None else {})
+def _template_attrs(ds: xr.Dataset, record: dict[str, Any], started: float) -> dict[str, Any]:
     rec = dict(record)
     rec["seconds"] = round(time.perf_counter() - started, 6)
-    out.attrs = {**ds.attrs, "reconstruction": json_safe(rec)}
+    return {**ds.attrs, "reconstruction": json_safe(rec)}
+
+
+def _template(ds: xr.Dataset, live: np.ndarray, record: dict[str, Any],
+              started: float) -> xr.Dataset:
+    out = filled_survey(ds, input_mask=live)
+    out.attrs = _template_attrs(ds, record, started)
     return out
 
 
 def _assemble(ds: xr.Dataset, result: np.ndarray, live: np.ndarray, record: dict[str, Any],
               started: float) -> xr.Dataset:
-    out = _template(ds, live, record, started)
-    old = ds["amplitude"]
-    out["amplitude"] = xr.DataArray(result, dims=old.dims, coords=old.coords,
-                                    attrs=dict(old.attrs), name=old.name)
+    out = filled_survey(ds, result, live)
+    out.attrs = _template_attrs(ds, record, started)
     return out
 
 

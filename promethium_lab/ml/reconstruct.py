@@ -7,7 +7,7 @@ output. See :func:`promethium_lab.ml.infer.infer_survey` for the inference param
 
 With a gain (``gain="auto"``, or by default when the model was trained with one:
 ``workflows.train`` records it as ``training.gain``) the survey is balanced in time by
-:mod:`promethium_lab.ml.gain` before the network (one curve ``g(t)`` from the survey's live
+:mod:`promethium_lab.signal.gain` before the network (one curve ``g(t)`` from the survey's live
 traces, the same for every trace) and the gain is removed after it; live traces come back
 exactly as they were.
 """
@@ -28,12 +28,12 @@ from promethium_lab.core.context import TaskContext
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.ml import registry
 from promethium_lab.ml.data import resolve_survey
-from promethium_lab.ml.gain import gain_record, resolve_gain
-from promethium_lab.ml.infer import infer_survey
+from promethium_lab.ml.infer import block_inferer, infer_survey
 from promethium_lab.ml.methods import DEEP_METHODS as METHODS
 from promethium_lab.ml.models.base import ReconstructionModel
+from promethium_lab.signal.gain import gain_record, resolve_gain
 
-__all__ = ["METHODS", "reconstruct_deep"]
+__all__ = ["METHODS", "DeepBlocks", "deep_blocks", "reconstruct_deep"]
 
 _INFER_KEYS = ("patch", "overlap", "batch_size", "blend", "amp", "line_dim", "block_mb",
                "out", "overwrite")
@@ -96,8 +96,8 @@ def reconstruct_deep(
     gain : "model", "auto", None or array, default "model"
         Time-variant gain applied before the network and removed after it; ``"model"``:
         the model's own (``"auto"`` if it was trained with a gain, else none)
-        (:mod:`promethium_lab.ml.gain`): ``"auto"`` computes the survey's curve
-        (:func:`~promethium_lab.ml.gain.gain_curve`) from a sample of its live traces; an
+        (:mod:`promethium_lab.signal.gain`): ``"auto"`` computes the survey's curve
+        (:func:`~promethium_lab.signal.gain.gain_curve`) from a sample of its live traces; an
         array of one value per time sample is used as it is (compute it once with
         ``gain_curve`` and pass it to every block when a large survey is reconstructed
         block by block, so all blocks share it); None runs the network on raw samples.
@@ -120,12 +120,11 @@ def reconstruct_deep(
         ``BAD_DATA`` (NaN or infinite samples on live traces), ``CANCELED``.
     """
     if method is not None and method not in METHODS:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"unknown deep method {method!r}",
+        raise PromethiumError.invalid(f"unknown deep method {method!r}",
                               hint=f"one of {METHODS}")
     unknown = sorted(set(infer_params) - set(_INFER_KEYS))
     if unknown:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"unknown inference parameter(s) {unknown}",
+        raise PromethiumError.invalid(f"unknown inference parameter(s) {unknown}",
                               hint=f"known: {list(_INFER_KEYS)}")
     net, ref = _resolve_model(model, method, root)
     survey = resolve_survey(ds)
@@ -173,6 +172,76 @@ def reconstruct_deep(
     return open_store(path)
 
 
+class DeepBlocks:
+    """The "process this block" of a deep method over a whole survey: ``blocks(trace_slices)
+    -> ndarray`` (float32, every sample). Windows come from the survey's global grid, so
+    any tiling gives one pass's result; a gain is applied before the network and removed
+    after it, and in ``"missing"`` mode live traces are the survey's own samples."""
+
+    def __init__(self, engine: Any, original: Any, live: np.ndarray,
+                 curve: np.ndarray | None, mode: str) -> None:
+        self.engine, self.original, self.live = engine, original, live
+        self.curve, self.mode = curve, mode
+
+    def __call__(self, sl: tuple[slice, ...]) -> np.ndarray:
+        out = self.engine(sl)
+        if self.curve is None:
+            return out
+        out = out / self.curve.astype(np.float32)
+        if self.mode == "missing":
+            from promethium_lab.signal.reconstruct.windows import read_block
+
+            orig = read_block(self.original, (*sl, slice(None)), np.float32)
+            out = np.where(self.live[sl][..., None], orig, out)
+        return out.astype(np.float32)
+
+
+def deep_blocks(
+    ds: xr.Dataset,
+    method: str | None = None,
+    model: ReconstructionModel | str | os.PathLike | None = None,
+    mode: str = "missing",
+    context: TaskContext | None = None,
+    *,
+    device: str = "auto",
+    root: str | os.PathLike | None = None,
+    gain: Any = "model",
+    **infer_params: Any,
+) -> DeepBlocks:
+    """The block function of a deep method, for a block runner that tiles the survey once.
+
+    Parameters are those of :func:`reconstruct_deep` (``gain`` is best a curve computed
+    once, :func:`survey_gain`); ``block_mb``, ``out`` and ``overwrite`` do not apply (the
+    caller tiles and writes).
+
+    Returns
+    -------
+    DeepBlocks
+        ``blocks(trace_slices) -> ndarray`` of the filled amplitude (picklable).
+    """
+    if method is not None and method not in METHODS:
+        raise PromethiumError.invalid(f"unknown deep method {method!r}",
+                                      hint=f"one of {METHODS}")
+    unknown = sorted(set(infer_params) - set(_INFER_KEYS))
+    if unknown:
+        raise PromethiumError.invalid(f"unknown inference parameter(s) {unknown}",
+                                      hint=f"known: {list(_INFER_KEYS)}")
+    for key in ("block_mb", "out", "overwrite"):
+        infer_params.pop(key, None)
+    net, _ref = _resolve_model(model, method, root)
+    survey = resolve_survey(ds)
+    if isinstance(gain, str) and gain == "model":
+        gain = _trained_gain(net)
+    curve = resolve_gain(gain, survey, int(survey["amplitude"].shape[-1]))
+    src = survey
+    if curve is not None:
+        g = xr.DataArray(curve, dims="time")
+        src = survey.assign(amplitude=(survey["amplitude"] * g).astype(np.float32))
+    engine = block_inferer(src, net, mode=mode, device=device, context=context, **infer_params)
+    return DeepBlocks(engine, survey["amplitude"].data, engine.live,
+                      None if curve is None else np.asarray(curve, dtype=np.float32), mode)
+
+
 def _ungain(out: xr.Dataset, survey: xr.Dataset, g: xr.DataArray, mode: str) -> xr.DataArray:
     """The network's result without the gain; in ``"missing"`` mode the live traces are
     the survey's own samples (exactly, not ``x g / g``)."""
@@ -210,12 +279,10 @@ def _resolve_model(model: Any, method: str | None, root: str | os.PathLike | Non
         net = _load_cached(model, root)
         ref = net.registry_entry.ref  # type: ignore[attr-defined]
     else:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"model must be a name, a path or a ReconstructionModel, got "
+        raise PromethiumError.invalid(f"model must be a name, a path or a ReconstructionModel, got "
                               f"{type(model).__name__}")
     if method is not None and net.architecture != method:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"method={method!r} but the model {ref or ''} is a "
+        raise PromethiumError.invalid(f"method={method!r} but the model {ref or ''} is a "
                               f"{net.architecture!r}",
                               hint=f"pass method={net.architecture!r} or leave method out")
     return net, ref

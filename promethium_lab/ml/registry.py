@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.ml.models.base import ReconstructionModel, build_model
+from promethium_lab.ml.models import ReconstructionModel, build_model
 
 __all__ = [
     "BUILTIN_ROOT",
@@ -227,7 +227,7 @@ def resolve(ref: str | os.PathLike | ModelEntry, root: str | os.PathLike | None 
     if ver:
         m = re.fullmatch(r"v?(\d+)", ver)
         if not m:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"bad model version {ver!r}",
+            raise PromethiumError.invalid(f"bad model version {ver!r}",
                                   hint="use name:v2 or name:2")
         version = int(m.group(1))
     user_root = Path(root) if root is not None else default_root()
@@ -334,10 +334,9 @@ def save(model: ReconstructionModel, name: str, *, root: str | os.PathLike | Non
         Replace an existing explicit ``version``.
     """
     if not isinstance(model, ReconstructionModel):
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"expected a ReconstructionModel, got {type(model).__name__}")
+        raise PromethiumError.invalid(f"expected a ReconstructionModel, got {type(model).__name__}")
     if not _NAME.match(str(name)):
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"bad model name {name!r}",
+        raise PromethiumError.invalid(f"bad model name {name!r}",
                               hint="letters, digits, '_', '.', '-' (starting with a letter "
                                    "or digit)")
     base = (Path(root) if root is not None else default_root()).expanduser() / name

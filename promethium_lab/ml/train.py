@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader, Dataset
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.ml.device import resolve_device
-from promethium_lab.ml.models.base import ReconstructionModel, build_model
+from promethium_lab.ml.models import ReconstructionModel, build_model
 
 __all__ = [
     "ReconstructionTask",
@@ -95,8 +95,7 @@ class ReconstructionTask(pl.LightningModule):
         super().__init__()
         if model is None:
             if architecture is None:
-                raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                      "ReconstructionTask needs a model or an architecture")
+                raise PromethiumError.invalid("ReconstructionTask needs a model or an architecture")
             model = build_model(architecture, **(config or {}))
         self.model = model
         self.lr = float(lr)
@@ -262,8 +261,8 @@ class _Control(pl.Callback):
         self.ctx.progress(min(trainer.global_step / self.total_steps, 1.0),
                           f"training epoch {trainer.current_epoch + 1}")
         if self.ctx.should_stop():
-            raise PromethiumError(ErrorCode.CANCELED, "training was canceled",
-                                  hint="resume from the last checkpoint with resume=")
+            raise PromethiumError.canceled("training",
+                                           hint="resume from the last checkpoint with resume=")
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         sample = getattr(pl_module, "preview_sample", None)
@@ -369,15 +368,13 @@ def fit(
     started = time.perf_counter()
     ctx = ensure_context(context)
     if not isinstance(model, ReconstructionModel):
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"expected a ReconstructionModel, got {type(model).__name__}")
+        raise PromethiumError.invalid(f"expected a ReconstructionModel, got {type(model).__name__}")
     for name, value, low in (("max_epochs", max_epochs, 1), ("batch_size", batch_size, 1),
                              ("patience", patience, 0), ("num_workers", num_workers, 0)):
         if isinstance(value, bool) or int(value) != value or value < low:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"{name} must be an integer >= {low}, got {value!r}")
+            raise PromethiumError.invalid(f"{name} must be an integer >= {low}, got {value!r}")
     if not lr > 0:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"lr must be > 0, got {lr}")
+        raise PromethiumError.invalid(f"lr must be > 0, got {lr}")
     patch = getattr(train_data, "patch", None)
     if patch is not None:
         model.check_patch(patch)

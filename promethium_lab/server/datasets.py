@@ -19,6 +19,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.io.formats import FILE_KINDS as IO_FILE_KINDS
+from promethium_lab.io.formats import (
+    SEGY_KINDS,
+    WAVEFORM_KINDS,
+    is_partial,
+    kind_from_suffix,
+    sniff_format,
+)
 
 __all__ = [
     "FILE_KINDS",
@@ -29,15 +37,24 @@ __all__ = [
     "zarr_store_info",
 ]
 
+#: REST name of an io kind where they differ (the API's ``miniseed`` is io's ``mseed``).
+_API_KIND: dict[str, str] = {"mseed": "miniseed"}
+
 FILE_KINDS: dict[str, str] = {
-    ".sgy": "segy",
-    ".segy": "segy",
-    ".su": "su",
-    ".mseed": "miniseed",
-    ".miniseed": "miniseed",
-    ".sac": "sac",
+    suffix: _API_KIND.get(kind, kind)
+    for suffix, kind in IO_FILE_KINDS.items()
+    if kind in SEGY_KINDS or kind in WAVEFORM_KINDS
 }
-"""File extension (lower case) -> dataset kind."""
+"""File extension (lower case) -> dataset kind of a listed file, from io's table."""
+
+
+def _listed_kind(path: Path) -> str | None:
+    """REST kind of a seismic file from its name (io's file-kind table), else None."""
+    kind = kind_from_suffix(path)
+    if kind in SEGY_KINDS or kind in WAVEFORM_KINDS:
+        return _API_KIND.get(kind, kind)
+    return None
+
 
 _ZARR_META_MAX_BYTES = 8 * 1024 * 1024  # a zarr.json larger than this is not read
 
@@ -166,12 +183,9 @@ def zarr_store_info(folder: Path) -> dict[str, Any] | None:
     attrs = meta.get("attributes") or {}
     if not isinstance(attrs, dict):
         return None
-    if any(str(key).startswith("promethium") for key in attrs):
-        flavor = "promethium"
-    elif "apiVersion" in attrs:
-        flavor = "mdio"
-    else:
-        return None
+    if not any(str(key).startswith("promethium") for key in attrs) and "apiVersion" not in attrs:
+        return None  # a Zarr group written by neither
+    flavor = "mdio" if sniff_format(folder) == "mdio" else "promethium"  # io's store kinds
     consolidated = meta.get("consolidated_metadata")
     shape = None
     amp_meta = None
@@ -243,7 +257,7 @@ def scan_datasets(
         subdirs: list[Path] = []
         for entry in entries:
             name = entry.name
-            if name.startswith(".") or ".partial" in name:
+            if name.startswith(".") or is_partial(name):
                 continue
             path = Path(entry.path)
             try:
@@ -270,7 +284,7 @@ def scan_datasets(
                 elif not (path / "zarr.json").exists() and depth < max_depth:
                     subdirs.append(path)  # any other Zarr store is not looked into
             elif stat.S_ISREG(st.st_mode):
-                kind = FILE_KINDS.get(path.suffix.lower())
+                kind = _listed_kind(path)
                 if kind is not None:
                     add(
                         Dataset(

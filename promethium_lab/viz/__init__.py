@@ -1,5 +1,7 @@
 """Plots of surveys: sections, slices, gathers (Datashader-backed)."""
 
+from __future__ import annotations
+
 from promethium_lab.viz.section import (
     rasterize_section,
     save_comparison_png,

@@ -37,7 +37,11 @@ def run_demo(
     from promethium_lab.data import sample_path
     from promethium_lab.io.store import open_store
     from promethium_lab.signal.decimate import decimate
-    from promethium_lab.viz.section import save_comparison_png, save_section_png, select_section
+    from promethium_lab.workflows.figures import (
+        save_comparison_png,
+        save_section_png,
+        select_section,
+    )
     from promethium_lab.workflows.info import describe
     from promethium_lab.workflows.ingest import ingest
     from promethium_lab.workflows.reconstruct import reconstruct
@@ -51,8 +55,7 @@ def run_demo(
             ErrorCode.BAD_OUTPUT_PATH, f"cannot make the output folder {out}: {err.strerror}",
             hint="give --out a folder path whose parents are folders, not files") from None
     store = ingest(sample_path("viking_graben"), out / "viking_graben.zarr", overwrite=True,
-                   progress=progress, context=TaskContext(on_progress=ctx.sub(0.0, 0.2),
-                                                          show_progress=ctx.show_progress))
+                   progress=progress, context=ctx.child(0.0, 0.2, preview=False))
     ds = open_store(store).load()
     info = describe(ds)
     shot = int(ds["shot_point"].values[0])
@@ -64,8 +67,7 @@ def run_demo(
     result_store = reconstruct(
         holed, method=method, out=out / "reconstructed.zarr", reference=ds, overwrite=True,
         progress=progress,
-        context=TaskContext(on_progress=ctx.sub(0.2, 0.95), on_preview=ctx.on_preview,
-                            cancel_event=ctx.cancel_event, show_progress=ctx.show_progress),
+        context=ctx.child(0.2, 0.95),
     )
     result = open_store(result_store)
     metrics = result.attrs.get("metrics", {})

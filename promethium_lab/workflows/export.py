@@ -14,7 +14,6 @@ import xarray as xr
 
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.core.progress import Progress
 from promethium_lab.io.segy_spec import SampleFormat
 
 if TYPE_CHECKING:
@@ -90,9 +89,7 @@ def export(
     live, synth = _plan(ds, raw, shape, ns, live_only, block_mb, ctx)
     amp = _direct_reader(store, ds)
     per = max(1, int(block_mb * 2**20 // (ns * 4)))
-    bar = Progress(live.size, desc=f"export {out.name}", unit="trace",
-                   show=ctx.show_progress if progress is None else progress,
-                   callback=ctx.progress)
+    bar = ctx.progress_bar(live.size, desc=f"export {out.name}", unit="trace", show=progress)
     batches = [live[start : start + per] for start in range(0, live.size, per)]
 
     def read(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,8 +175,7 @@ def _format_code(format: str | int, ds: xr.Dataset) -> int:
         return int(format)
     if isinstance(format, str) and format.lower() in FORMAT_CODES:
         return FORMAT_CODES[format.lower()]
-    raise PromethiumError(
-        ErrorCode.INVALID_PARAMETER, f"unknown SEG-Y sample format {format!r}",
+    raise PromethiumError.invalid(f"unknown SEG-Y sample format {format!r}",
         hint=f"use 'source' or one of {sorted(FORMAT_CODES)} "
         f"(codes {sorted(FORMAT_CODES.values())})",
     )

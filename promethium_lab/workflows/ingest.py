@@ -86,8 +86,7 @@ def ingest(
             hint="open it with open_survey / xr.open_dataset(..., engine='promethium')",
         )
     if truncated != "error" and fmt not in WAVEFORM_KINDS:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"{src.name} is {KIND_LABELS[fmt]}: keeping a cut last record "
             "(truncated='keep') applies to miniSEED files only",
             hint="drop truncated='keep' for this input",
@@ -104,8 +103,7 @@ def ingest(
                   callback=ctx.progress, should_stop=ctx.should_stop)
     if fmt in WAVEFORM_KINDS:
         if key_bytes or geometry not in ("auto", "waveforms"):
-            raise PromethiumError(
-                ErrorCode.INVALID_PARAMETER,
+            raise PromethiumError.invalid(
                 f"{src.name} is {KIND_LABELS[fmt]}: geometry and header bytes apply to "
                 "SEG-Y only",
                 hint="drop --geometry/--*-byte for miniSEED and SAC files",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from pathlib import Path
@@ -12,8 +11,9 @@ import numpy as np
 import xarray as xr
 
 from promethium_lab.core.context import TaskContext, ensure_context
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.core.serialize import json_safe
+from promethium_lab.io.blocks import budget_step, filled_survey, middle_section, run_blocks, tile
 from promethium_lab.ml.methods import DEEP_METHODS  # methods served by trained networks
 
 __all__ = ["DEEP_METHODS", "evaluate", "reconstruct"]
@@ -48,12 +48,14 @@ def _method_fn(method: str, params: dict[str, Any], context: TaskContext | None)
 
 
 class _BlockReconstructor:
-    """Reconstructs one block of trace cells. Windowed methods (POCS, MSSA, PWD) get the
-    block plus the whole survey's windows that reach into it (a :class:`BlockGrid`), so
-    blocks come out exactly as one pass over the survey would, and only the windows that
-    straddle block edges are computed twice; other methods get a margin of ``overlap``
-    traces on every side, computed and dropped. Picklable, so blocks can run on Dask
-    workers."""
+    """Reconstructs one block of trace cells (the "process this block" the block runner
+    calls). Deep methods run the windows of the survey's global grid that touch the block
+    (:func:`promethium_lab.ml.reconstruct.deep_blocks`: the survey is tiled once, here);
+    windowed classical methods (POCS, MSSA, PWD) get the block plus the whole survey's
+    windows that reach into it (a :class:`BlockGrid`); in both cases blocks come out
+    exactly as one pass over the survey would, and only the windows that straddle block
+    edges are computed twice. Other methods get a margin of ``overlap`` traces on every
+    side, computed and dropped. Picklable, so blocks can run on Dask workers."""
 
     def __init__(self, ds: xr.Dataset, method: str, params: dict[str, Any], overlap: int,
                  context: TaskContext | None = None) -> None:
@@ -62,6 +64,11 @@ class _BlockReconstructor:
         self.method, self.params, self.overlap = method, params, overlap
         self.context = context
         self.windows = _survey_windows(self.ds, method, params)
+        self.deep = None
+        if method in DEEP_METHODS:
+            from promethium_lab.ml.reconstruct import deep_blocks
+
+            self.deep = deep_blocks(self.ds, method=method, **params)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "context": None}
@@ -69,6 +76,12 @@ class _BlockReconstructor:
     def __call__(self, sl: tuple[slice, ...]) -> np.ndarray:
         from promethium_lab.signal.reconstruct.windows import BlockGrid, block_extent
 
+        if self.deep is not None:
+            out = self.deep(sl)
+            if self.context is not None:
+                self.context.preview(middle_section(
+                    xr.DataArray(out, dims=self.ds["amplitude"].dims)))
+            return out
         dims = self.ds["amplitude"].dims[:-1]
         shape = tuple(self.ds.sizes[d] for d in dims)
         params = dict(self.params)
@@ -91,7 +104,7 @@ class _BlockReconstructor:
         filled = _method_fn(self.method, params, None)(window)
         out = np.asarray(filled["amplitude"].values[crop], dtype=np.float32)
         if self.context is not None:
-            self.context.preview(_section(filled["amplitude"].isel(dict(zip(dims, crop)))))
+            self.context.preview(middle_section(filled["amplitude"].isel(dict(zip(dims, crop)))))
         return out
 
 
@@ -121,14 +134,7 @@ def _preview_from_store(ctx: TaskContext, partial: Path, sl: tuple[slice, ...],
     data = zarr.open_array(partial / "amplitude", mode="r")[(*sl, slice(None))]
     coords = {d: template[d].values[s] for d, s in zip(dims[:-1], sl) if d in template.coords}
     coords["time"] = template["time"].values
-    ctx.preview(_section(xr.DataArray(data, dims=dims, coords=coords)))
-
-
-def _section(block: xr.DataArray) -> xr.DataArray:
-    """The middle 2-D section of a block (what a preview shows)."""
-    while block.ndim > 2:
-        block = block.isel({block.dims[0]: block.sizes[block.dims[0]] // 2})
-    return block
+    ctx.preview(middle_section(xr.DataArray(data, dims=dims, coords=coords)))
 
 
 def _choose_method(ds: xr.Dataset, method: str, params: dict[str, Any]) -> tuple[str, dict]:
@@ -250,15 +256,18 @@ def reconstruct(
     ctx = ensure_context(context)
     ds = _open(source)
     if "trace_mask" not in ds:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, "the survey has no trace_mask",
-                              hint="reconstruction fills traces where trace_mask is False")
+        raise PromethiumError.invalid(
+            "the survey has no trace_mask",
+            hint="reconstruction fills traces where trace_mask is False")
     if overlap < 0:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"overlap={overlap} is negative",
-                              hint="use 0 or more traces")
+        raise PromethiumError.invalid(
+            f"overlap={overlap} is negative",
+            hint="use 0 or more traces")
     mask = np.asarray(ds["trace_mask"].values, dtype=bool)
     if not mask.any():
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, "the survey has no live traces",
-                              hint="there is nothing to reconstruct from; check the mask")
+        raise PromethiumError.invalid(
+            "the survey has no live traces",
+            hint="there is nothing to reconstruct from; check the mask")
     started = time.perf_counter()
     chosen, auto_info = _choose_method(ds, method, params)
     run_params = {k: v for k, v in params.items() if k not in ("candidates", "seed")}
@@ -272,12 +281,10 @@ def reconstruct(
                                          model=run_params["model"], method=chosen,
                                          root=run_params.get("root"))
     amp = ds["amplitude"]
-    dims = amp.dims[:-1]
     worker = _BlockReconstructor(ds, chosen, run_params, overlap, context=ctx)
     show = ctx.show_progress if progress is None else progress
     if out is None and amp.nbytes > _IN_MEMORY_LIMIT:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"the survey has {amp.nbytes / 2**30:.1f} GB of samples, too many to reconstruct "
             "in memory", hint="pass out='result.zarr' to stream the result to a store",
         )
@@ -292,10 +299,7 @@ def reconstruct(
     if out is not None:
         from promethium_lab.io.store import write_store
 
-        template = ds.assign(trace_mask=xr.ones_like(ds["trace_mask"], dtype=bool),
-                             input_trace_mask=ds["trace_mask"])
-        template = template.drop_vars([v for v in template.data_vars
-                                       if str(v).startswith("fast_")])
+        template = filled_survey(ds)
         template.attrs = result_attrs
         fingerprint = {"reconstruct": record, "source": str(ds.attrs.get("source_path", ""))}
         on_block = None
@@ -321,28 +325,20 @@ def reconstruct(
         return path
 
     from promethium_lab.core.progress import Progress
-    from promethium_lab.io.store import _blocks
 
-    per_trace = amp.shape[-1] * 4
-    step = list(amp.shape[:-1])
-    while math.prod(step) * per_trace > block_mb * 2**20 and max(step) > 1:
-        i = int(np.argmax(step))
-        step[i] = max(1, step[i] // 2)
-    blocks = _blocks(tuple(amp.shape[:-1]), tuple(step))
+    blocks = tile(amp.shape[:-1], budget_step(amp.shape[:-1], amp.shape[-1], block_mb,
+                                              halve=True))
     filled = np.empty(amp.shape, dtype=np.float32)
+
+    def work(i: int) -> None:
+        ctx.check("reconstruction")
+        filled[blocks[i]] = worker(blocks[i])
+
     with Progress(len(blocks), desc=f"reconstruct ({chosen})", unit="block", show=show,
                   callback=ctx.progress) as bar:
-        for sl in blocks:
-            ctx.check("reconstruction")
-            filled[sl] = worker(sl)
-            bar.update()
+        run_blocks(work, range(len(blocks)), on_done=lambda _r: bar.update())
     record["seconds"] = round(time.perf_counter() - started, 3)
-    result = ds.assign(
-        amplitude=(amp.dims, filled, amp.attrs),
-        trace_mask=(dims, np.ones(mask.shape, dtype=bool)),
-        input_trace_mask=(dims, mask),
-    )
-    result = result.drop_vars([v for v in result.data_vars if str(v).startswith("fast_")])
+    result = filled_survey(ds, filled)
     if reference is not None:
         metrics.update(evaluate(result, reference, original_mask=mask))
     result.attrs = result_attrs
@@ -384,8 +380,7 @@ def evaluate(
     est = _open(estimate)
     ref = _open(reference)
     if est["amplitude"].shape != ref["amplitude"].shape:
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
+        raise PromethiumError.invalid(
             f"estimate {est['amplitude'].shape} and reference {ref['amplitude'].shape} differ",
             hint="compare a reconstruction with the survey it was decimated from",
         )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import xarray as xr
 
 from promethium_lab.core.context import TaskContext, ensure_context
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.ml.methods import DEEP_METHODS as _ARCHITECTURES
 
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ def _hide_plan(source: Any, synthetic: bool, hide_pattern: str,
     from promethium_lab.signal.reconstruct import describe_mask
 
     if hide_pattern != "auto" and hide_pattern not in HIDE_PATTERNS:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"unknown hide pattern {hide_pattern!r}",
+        raise PromethiumError.invalid(f"unknown hide pattern {hide_pattern!r}",
                               hint=f"'auto' or one of {HIDE_PATTERNS}")
     info = None
     if not synthetic:
@@ -133,7 +132,7 @@ def train(
     noise : float, default 0
         See :class:`promethium_lab.ml.data.SurveyPatches`.
     gain : "auto", None or array, default None
-        Time-variant gain of the survey's patches (:mod:`promethium_lab.ml.gain`), the
+        Time-variant gain of the survey's patches (:mod:`promethium_lab.signal.gain`), the
         same curve for the training and validation patches; ``"auto"`` computes it from
         the survey (worth it on raw records whose amplitude decays by tens of dB), None
         trains on raw samples. Recorded in the metadata (``training.gain``); apply the
@@ -168,9 +167,9 @@ def train(
         data_fingerprint,
         resolve_survey,
     )
-    from promethium_lab.ml.gain import gain_record, resolve_gain
     from promethium_lab.ml.models import build_model
     from promethium_lab.ml.train import fit
+    from promethium_lab.signal.gain import gain_record, resolve_gain
 
     ctx = ensure_context(context)
     started = time.perf_counter()
@@ -183,8 +182,7 @@ def train(
         net = build_model(model, **cfg)
     else:
         if model_config:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  "model_config applies to a model trained from scratch",
+            raise PromethiumError.invalid("model_config applies to a model trained from scratch",
                                   hint=f"pass model as one of {_ARCHITECTURES}")
         net = registry.load(model, root=out)
         parent = net.registry_entry.to_dict()  # type: ignore[attr-defined]
@@ -213,9 +211,7 @@ def train(
     if checkpoint_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         checkpoint_dir = root / name / "checkpoints" / f"run-{stamp}-{os.getpid()}"
-    sub = TaskContext(on_progress=ctx.sub(0.02, 0.98), on_preview=ctx.on_preview,
-                      cancel_event=ctx.cancel_event, is_canceled=ctx.is_canceled,
-                      show_progress=ctx.show_progress)
+    sub = ctx.child(0.02, 0.98)
     result = fit(net, train_data, val_data, max_epochs=max_epochs, max_steps=max_steps,
                  batch_size=batch_size, lr=lr, seed=seed, patience=patience,
                  checkpoint_dir=checkpoint_dir, resume=resume, accelerator=accelerator,

@@ -20,13 +20,12 @@ from _seismic_helpers import DATA, cli_command, cli_env, make_ieee_segy, mdio_st
 
 from promethium_lab.core.context import TaskContext
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.io.blocks import aligned_step, tile
 from promethium_lab.io.segy import open_segy
 from promethium_lab.io.store import (
     JOURNAL,
     PARTIAL_SUFFIX,
-    _block_step,
     is_complete_store,
-    iter_blocks,
     open_store,
 )
 from promethium_lab.workflows.ingest import ingest
@@ -168,8 +167,8 @@ def test_kill_9_mid_ingest_then_resume(big_segy, tmp_path):
 
     shape, chunks = _amplitude_layout(partial)
     assert shape == BIG_SHAPE
-    step = _block_step(shape[:-1], [chunks[:-1]], shape[-1], int(0.01 * 2**20))
-    blocks = list(iter_blocks(shape[:-1], step))
+    step = aligned_step(shape[:-1], [chunks[:-1]], shape[-1], int(0.01 * 2**20))
+    blocks = tile(shape[:-1], step)
     done = _read_journal(partial)
     assert 0 < len(done) < len(blocks), (len(done), len(blocks))
     finished = {}

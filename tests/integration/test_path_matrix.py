@@ -180,45 +180,54 @@ def check_export(exported: Path, source: Path, result: xr.Dataset) -> np.ndarray
 # ----------------------------------------------------------------------------- paths
 
 
-def _run(path: str, method: str, survey: dict[str, Path], out: Path,
-         executor: DaskExecutor | None) -> tuple[xr.Dataset, Path]:
-    """Reconstruct and export along ``path``; returns (result dataset, exported SEG-Y)."""
-    sgy = out.with_suffix(".sgy")
-    if path == "memory":
-        ds = xr.open_dataset(survey["file"], engine="promethium")
-        result = reconstruct(ds, method=method, progress=False)
-        export(result, sgy)
-        return result, sgy
-    if path == "cli":
-        env = cli_env(PROMETHIUM_DATA_DIR=str(out.parent / "data"))
-        # the blind quality estimate is taken on the memory path; here only the traces count
-        done = run_cli("reconstruct", survey["store"], out, "--method", method,
-                       "--param", "blind=false", env=env, timeout=300)
-        assert done.returncode == 0, done.stderr
-        assert "Traceback" not in done.stderr
-        done = run_cli("export", out, sgy, env=env)
-        assert done.returncode == 0, done.stderr
-        return open_store(out), sgy
-    job = submit("reconstruct", executor=executor if path == "dask" else "kernel",
-                 source=str(survey["store"]), out=str(out), method=method, blind=False)
-    assert Path(job.result(DEADLINE_S * 3)) == out
-    assert job.record.progress == 1.0
-    export(out, sgy)
-    return open_store(out), sgy
+def _in_memory(method: str, survey: dict[str, Path], sgy: Path) -> xr.Dataset:
+    """``workflows.reconstruct`` on the lazily opened SEG-Y file, then ``export``."""
+    ds = xr.open_dataset(survey["file"], engine="promethium")
+    result = reconstruct(ds, method=method, progress=False)
+    export(result, sgy)
+    return result
+
+
+def _through_cli(method: str, survey: dict[str, Path], out: Path, sgy: Path) -> xr.Dataset:
+    """``promethium-lab reconstruct`` store to store, then ``promethium-lab export``."""
+    env = cli_env(PROMETHIUM_DATA_DIR=str(out.parent / "data"))
+    # the blind quality estimate is taken on the memory path; here only the traces count
+    done = run_cli("reconstruct", survey["store"], out, "--method", method,
+                   "--param", "blind=false", env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    done = run_cli("export", out, sgy, env=env)
+    assert done.returncode == 0, done.stderr
+    return open_store(out)
 
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("survey", SURVEYS)
 def test_every_path_fills_and_exports(survey, method, surveys, dask_executor, tmp_path):
+    src = surveys[survey]
+    out = {path: tmp_path / f"{path}.zarr" for path in PATHS}
+    sgy = {path: tmp_path / f"{path}.sgy" for path in PATHS}
+    # the jobs run (on the cluster's workers, in this process's threads) while the memory
+    # and CLI paths do
+    jobs = {path: submit("reconstruct", executor=dask_executor if path == "dask" else "kernel",
+                         source=str(src["store"]), out=str(out[path]), method=method,
+                         blind=False)
+            for path in ("dask", "kernel")}
+    datasets = {"memory": _in_memory(method, src, sgy["memory"]),
+                "cli": _through_cli(method, src, out["cli"], sgy["cli"])}
+    for path, job in jobs.items():
+        assert Path(job.result(DEADLINE_S * 3)) == out[path]
+        assert job.record.progress == 1.0
+        export(out[path], sgy[path])
+        datasets[path] = open_store(out[path])
     results = {}
     for path in PATHS:
-        result, sgy = _run(path, method, surveys[survey], tmp_path / f"{path}.zarr",
-                           dask_executor)
+        result = datasets[path]
         rec = result.attrs["reconstruction"]
         assert rec["method"] == method
         assert rec["chosen"] in (*CLASSICAL, *DEEP)
         assert bool(result["trace_mask"].all())
-        results[path] = (rec["chosen"], check_export(sgy, surveys[survey]["file"], result))
+        results[path] = (rec["chosen"], check_export(sgy[path], src["file"], result))
     # the same survey and method give the same traces whichever way they were asked for
     chosen, reference = results["memory"]
     scale = float(np.abs(reference).max())

@@ -193,3 +193,23 @@ def test_server_extension_is_installed_and_enabled():
     out = _jupyter("server", "extension", "list")
     assert re.search(r"promethium_lab\s+enabled", out), out
     assert re.search(rf"promethium_lab {re.escape(promethium_lab.__version__)} OK", out), out
+
+
+def test_dataset_scan_uses_io_file_kinds_and_store_detection(tmp_path):
+    """The scan's suffixes are io's table; a store's flavour is io's store kind."""
+    from promethium_lab.io.formats import FILE_KINDS as IO_KINDS
+    from promethium_lab.server.datasets import FILE_KINDS, scan_datasets
+
+    assert set(FILE_KINDS) == {s for s, k in IO_KINDS.items() if k not in ("zarr", "mdio")}
+    assert FILE_KINDS[".mseed"] == FILE_KINDS[".miniseed"] == "miniseed"
+    for name in ("a.SGY", "b.su", "c.sac", "d.zarr", "e.mdio", "f.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    store = tmp_path / "g.mdio"
+    store.mkdir()
+    (store / "zarr.json").write_text(json.dumps(
+        {"zarr_format": 3, "node_type": "group", "attributes": {"apiVersion": "1.1.3"}}
+    ))
+    listing = scan_datasets(tmp_path)
+    kinds = {d["name"]: (d["kind"], d["flavor"]) for d in listing["datasets"]}
+    assert kinds == {"a.SGY": ("segy", None), "b.su": ("su", None), "c.sac": ("sac", None),
+                     "g.mdio": ("zarr", "mdio")}

@@ -27,12 +27,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 
 __all__ = [
     "ARCHITECTURES",
     "ReconstructionModel",
-    "build_model",
     "conv_block",
     "conv_layer",
     "hidden_weights",
@@ -108,15 +107,12 @@ class ReconstructionModel(nn.Module):
                  patch: Sequence[int] | None = None, visible_weight: float = 0.1) -> None:
         super().__init__()
         if spatial_dims not in (2, 3):
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"spatial_dims must be 2 or 3, got {spatial_dims!r}",
+            raise PromethiumError.invalid(f"spatial_dims must be 2 or 3, got {spatial_dims!r}",
                                   hint="2 for sections (traces, time), 3 for cubes")
         if isinstance(depth, bool) or int(depth) != depth or not 0 <= depth <= 6:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"depth must be an integer in 0..6, got {depth!r}")
+            raise PromethiumError.invalid(f"depth must be an integer in 0..6, got {depth!r}")
         if not visible_weight >= 0:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"visible_weight must be >= 0, got {visible_weight!r}")
+            raise PromethiumError.invalid(f"visible_weight must be >= 0, got {visible_weight!r}")
         self.spatial_dims = int(spatial_dims)
         self.depth = int(depth)
         self.visible_weight = float(visible_weight)
@@ -149,11 +145,10 @@ class ReconstructionModel(nn.Module):
         try:
             sizes = tuple(int(p) for p in patch)
         except (TypeError, ValueError) as exc:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"patch must be a sequence of integers, got {patch!r}") from exc
+            raise PromethiumError.invalid(
+                f"patch must be a sequence of integers, got {patch!r}") from exc
         if len(sizes) != self.spatial_dims:
-            raise PromethiumError(
-                ErrorCode.INVALID_PARAMETER,
+            raise PromethiumError.invalid(
                 f"patch {sizes} has {len(sizes)} sizes; this {self.spatial_dims}-D "
                 f"{self.architecture or 'model'} needs {self.spatial_dims}",
                 hint="(traces, time) for 2-D models, (inline, crossline, time) for 3-D ones")
@@ -161,8 +156,7 @@ class ReconstructionModel(nn.Module):
         bad = [s for s in sizes if s < m or s % m]
         if bad:
             fixed = tuple(max(m, round(s / m) * m) for s in sizes)
-            raise PromethiumError(
-                ErrorCode.INVALID_PARAMETER,
+            raise PromethiumError.invalid(
                 f"patch {sizes} does not fit a network of depth {self.depth}: every side "
                 f"must be a positive multiple of 2**depth = {m}",
                 hint=f"use patch={fixed}, or a model of smaller depth")
@@ -191,8 +185,7 @@ class ReconstructionModel(nn.Module):
             ``(N, 1 + n_aux, *spatial)``; channel 0 is the amplitude, in ``x``'s units.
         """
         if x.ndim != self.spatial_dims + 2 or x.shape[1] != 1:
-            raise PromethiumError(
-                ErrorCode.INVALID_PARAMETER,
+            raise PromethiumError.invalid(
                 f"input of shape {tuple(x.shape)} is not (N, 1, *{self.spatial_dims} sizes)",
                 hint="one channel of samples; the mask is passed separately")
         self.check_patch(x.shape[2:])
@@ -248,30 +241,6 @@ class ReconstructionModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"architecture={self.architecture!r}, config={self._config}"
-
-
-def build_model(architecture: str, **config: Any) -> ReconstructionModel:
-    """A fresh model of a registered architecture (``"unet"``, ``"autoencoder"``, ``"pinn"``).
-
-    Raises
-    ------
-    PromethiumError
-        ``INVALID_PARAMETER`` for an unknown architecture or keyword.
-    """
-    # the implementations register themselves on import
-    from promethium_lab.ml.models import autoencoder, pinn, unet  # noqa: F401
-
-    cls = ARCHITECTURES.get(str(architecture))
-    if cls is None:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"unknown model architecture {architecture!r}",
-                              hint=f"one of {sorted(ARCHITECTURES)}")
-    try:
-        return cls(**config)
-    except TypeError as exc:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"bad configuration for {architecture!r}: {exc}",
-                              hint=f"see help(promethium_lab.ml.models.{cls.__name__})") from exc
 
 
 def conv_block(spatial_dims: int, c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:

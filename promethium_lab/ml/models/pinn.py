@@ -36,7 +36,7 @@ from collections.abc import Sequence
 
 import torch
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.ml.models.base import _rms, register_architecture
 from promethium_lab.ml.models.unet import UNet
 
@@ -69,8 +69,7 @@ def plane_wave_residual(u: torch.Tensor, slopes: torch.Tensor) -> torch.Tensor:
     nd = u.ndim - 2
     t_ax = u.ndim - 1
     if slopes.shape[1] != nd - 1:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                              f"{slopes.shape[1]} slope channels for {nd - 1} trace axes")
+        raise PromethiumError.invalid(f"{slopes.shape[1]} slope channels for {nd - 1} trace axes")
     out = []
     for k in range(nd - 1):
         ax = 2 + k
@@ -129,11 +128,9 @@ class PlaneWavePINN(UNet):
         for name, value in (("physics_weight", physics_weight),
                             ("slope_smoothness", slope_smoothness)):
             if not value >= 0:
-                raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                      f"{name} must be >= 0, got {value!r}")
+                raise PromethiumError.invalid(f"{name} must be >= 0, got {value!r}")
         if not max_slope > 0:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"max_slope must be > 0, got {max_slope!r}")
+            raise PromethiumError.invalid(f"max_slope must be > 0, got {max_slope!r}")
         self.physics_weight = float(physics_weight)
         self.slope_smoothness = float(slope_smoothness)
         self.max_slope = float(max_slope)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.ml.models.base import (
     ReconstructionModel,
     conv_block,
@@ -56,8 +56,7 @@ class UNet(ReconstructionModel):
         super().__init__(spatial_dims=spatial_dims, depth=depth, patch=patch,
                          visible_weight=visible_weight)
         if isinstance(width, bool) or int(width) != width or width < 1:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER,
-                                  f"width must be a positive integer, got {width!r}")
+            raise PromethiumError.invalid(f"width must be a positive integer, got {width!r}")
         self.width = int(width)
         self._config["width"] = self.width
         nd = self.spatial_dims

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.core.serialize import json_safe
+from promethium_lab.io.blocks import filled_survey
 
 __all__ = [
     "WINDOW_DEFAULTS",
@@ -68,8 +69,9 @@ WINDOW_DEFAULTS: dict[str, dict[int, list[int | None]]] = {
 
 
 def param_error(message: str, hint: str = "") -> PromethiumError:
-    """An ``INVALID_PARAMETER`` error."""
-    return PromethiumError(ErrorCode.INVALID_PARAMETER, message, hint=hint)
+    """An ``INVALID_PARAMETER`` error (kept for older callers: use
+    :meth:`PromethiumError.invalid`)."""
+    return PromethiumError.invalid(message, hint)
 
 
 @dataclass
@@ -118,35 +120,41 @@ def survey_arrays(ds: xr.Dataset, *, max_trace_dims: int = 2) -> SurveyArrays:
     mask with no live trace (nothing to reconstruct from).
     """
     if not isinstance(ds, xr.Dataset):
-        raise param_error(f"expected a survey xarray.Dataset, got {type(ds).__name__}",
-                          hint="pass a Dataset with 'amplitude' and 'trace_mask' "
-                               "(docs/data-model.md)")
+        raise PromethiumError.invalid(
+            f"expected a survey xarray.Dataset, got {type(ds).__name__}",
+            hint="pass a Dataset with 'amplitude' and 'trace_mask' "
+            "(docs/data-model.md)")
     if "amplitude" not in ds:
-        raise param_error("the dataset has no 'amplitude' variable",
-                          hint="pass a survey Dataset (docs/data-model.md)")
+        raise PromethiumError.invalid(
+            "the dataset has no 'amplitude' variable",
+            hint="pass a survey Dataset (docs/data-model.md)")
     if "trace_mask" not in ds:
-        raise param_error("the dataset has no 'trace_mask': the reconstruction cannot tell "
-                          "absent traces from live ones",
-                          hint="add a boolean trace_mask over the trace dims (True = live)")
+        raise PromethiumError.invalid(
+            "the dataset has no 'trace_mask': the reconstruction cannot tell "
+            "absent traces from live ones",
+            hint="add a boolean trace_mask over the trace dims (True = live)")
     amp = ds["amplitude"]
     mask_da = ds["trace_mask"]
     tdims = tuple(str(d) for d in mask_da.dims)
     rest = [str(d) for d in amp.dims if d not in tdims]
     if set(tdims) - set(amp.dims) or len(rest) != 1:
-        raise param_error(f"trace_mask dims {list(tdims)} must be all the dims of amplitude "
-                          f"{list(amp.dims)} but its sample dim")
+        raise PromethiumError.invalid(
+            f"trace_mask dims {list(tdims)} must be all the dims of amplitude "
+            f"{list(amp.dims)} but its sample dim")
     if not 1 <= len(tdims) <= max_trace_dims:
-        raise param_error(f"reconstruction handles 1 to {max_trace_dims} trace dims, the "
-                          f"survey has {len(tdims)} ({list(tdims)})",
-                          hint="select 2-D sections or 3-D sub-cubes first (ds.isel)")
+        raise PromethiumError.invalid(
+            f"reconstruction handles 1 to {max_trace_dims} trace dims, the "
+            f"survey has {len(tdims)} ({list(tdims)})",
+            hint="select 2-D sections or 3-D sub-cubes first (ds.isel)")
     tdim = rest[0]
     amp = amp.transpose(*tdims, tdim)
     mask = np.asarray(mask_da.values).astype(bool)
     if not mask.any():
-        raise param_error("trace_mask has no live trace: there is nothing to reconstruct from",
-                          hint="at least one trace must be live (True)")
+        raise PromethiumError.invalid(
+            "trace_mask has no live trace: there is nothing to reconstruct from",
+            hint="at least one trace must be live (True)")
     if amp.sizes[tdim] < 2:
-        raise param_error(f"the sample dim {tdim!r} has fewer than 2 samples")
+        raise PromethiumError.invalid(f"the sample dim {tdim!r} has fewer than 2 samples")
     dt = 1.0
     if tdim in amp.coords and amp.sizes[tdim] > 1:
         t = np.asarray(amp[tdim].values, dtype=np.float64)
@@ -163,7 +171,7 @@ def survey_arrays(ds: xr.Dataset, *, max_trace_dims: int = 2) -> SurveyArrays:
 
 def _check_int(name: str, v: Any, lo: int) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < lo:
-        raise param_error(f"{name} must be an integer >= {lo}, got {v!r}")
+        raise PromethiumError.invalid(f"{name} must be an integer >= {lo}, got {v!r}")
     return int(v)
 
 
@@ -173,8 +181,9 @@ def _per_dim(spec: WindowSpec, dims: Sequence[str], name: str) -> list[Any]:
     if isinstance(spec, Mapping):
         unknown = set(spec) - set(dims)
         if unknown:
-            raise param_error(f"{name} names unknown dims {sorted(unknown)}",
-                              hint=f"dims are {list(dims)}")
+            raise PromethiumError.invalid(
+                f"{name} names unknown dims {sorted(unknown)}",
+                hint=f"dims are {list(dims)}")
         return [spec.get(d) for d in dims]
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         return [int(spec)] * len(dims)
@@ -183,10 +192,11 @@ def _per_dim(spec: WindowSpec, dims: Sequence[str], name: str) -> list[Any]:
         if len(vals) == len(dims) - 1:  # trace dims only: time whole
             vals.append(None)
         if len(vals) != len(dims):
-            raise param_error(f"{name} has {len(vals)} entries for dims {list(dims)}",
-                              hint="one per trace dim (then optionally time), or a dict")
+            raise PromethiumError.invalid(
+                f"{name} has {len(vals)} entries for dims {list(dims)}",
+                hint="one per trace dim (then optionally time), or a dict")
         return vals
-    raise param_error(f"{name} must be an int, a sequence or a dict, got {spec!r}")
+    raise PromethiumError.invalid(f"{name} must be an int, a sequence or a dict, got {spec!r}")
 
 
 def resolve_windows(
@@ -228,7 +238,8 @@ def resolve_windows(
             o = 0 if w >= n else round(default_overlap * w)
         o = _check_int(f"overlap[{d!r}]", o, 0)
         if o >= w and w < n:
-            raise param_error(f"overlap[{d!r}]={o} must be smaller than the window ({w})")
+            raise PromethiumError.invalid(
+                f"overlap[{d!r}]={o} must be smaller than the window ({w})")
         sizes.append(int(w))
         overlaps.append(min(int(o), max(int(w) - 1, 0)))
     return sizes, overlaps
@@ -390,8 +401,9 @@ def apply_windowed(
         st, sizes[a] = window_tiling(full[a], min(sizes[a], full[a]), overlaps[a])
         st = [s for s in st if s < core[a][1] and s + sizes[a] > core[a][0]]
         if st[0] < origin[a] or st[-1] + sizes[a] > origin[a] + shape[a]:
-            raise param_error(f"the block does not hold the windows of its traces along "
-                              f"dim {a}", hint="take the block's extent from block_extent()")
+            raise PromethiumError.invalid(
+                f"the block does not hold the windows of its traces along "
+                f"dim {a}", hint="take the block's extent from block_extent()")
         tapers.append({s - origin[a]: taper_weights(full[a], s, sizes[a], overlaps[a])
                        for s in st})
         starts.append([s - origin[a] for s in st])
@@ -472,14 +484,7 @@ def finish(
     amp = xr.DataArray(out_data, dims=arrays.dims,
                        coords={k: v for k, v in old.coords.items()},
                        attrs=dict(old.attrs), name=old.name).transpose(*old.dims)
-    out = ds.copy()
-    out["amplitude"] = amp
-    old_mask = ds["trace_mask"]
-    out["input_trace_mask"] = xr.Variable(old_mask.dims, np.asarray(old_mask.values, bool),
-                                          attrs={"long_name": "trace_mask given to the "
-                                                              "reconstruction (True = live)"})
-    out["trace_mask"] = xr.Variable(old_mask.dims, np.ones(old_mask.shape, dtype=bool),
-                                    attrs=dict(old_mask.attrs))
+    out = filled_survey(ds, amp)
     out.attrs = {
         **ds.attrs,
         "reconstruction": {

@@ -548,3 +548,18 @@ def test_one_million_traces_with_holes():
     g = infer_grid(raw, ">")
     assert g.shape == (1000, 1000)
     assert np.array_equal(g.live_mask.ravel(), keep)
+
+
+@pytest.mark.parametrize("geometry", ["poststack3d", "poststack2d", "shot", "cdp_offset"])
+def test_forced_grid_takes_dims_template_and_default_bytes_from_its_template(geometry):
+    from promethium_lab.io.templates import TEMPLATES
+
+    t = TEMPLATES[geometry]
+    n_keys = len(t.dims)
+    labels = np.arange(12)
+    per_key = [labels + 1] if n_keys == 1 else [labels // 3 + 1, labels % 3 + 1]
+    raw = make_headers(12, dict(zip(t.key_bytes.values(), per_key)))
+    grid = infer_grid(raw, geometry=geometry)
+    assert grid.dims == t.dims and grid.template == t.mdio_name
+    assert grid.key_bytes == t.key_bytes and len(grid.shape) == n_keys
+    assert grid.n_live == 12

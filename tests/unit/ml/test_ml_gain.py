@@ -1,4 +1,4 @@
-"""Time-variant gain (promethium_lab.ml.gain) in training patches and inference, and the
+"""Time-variant gain (promethium_lab.signal.gain) in training patches and inference, and the
 "regular" hiding of live traces on a regularly decimated survey."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import xarray as xr
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.store import write_store
 from promethium_lab.ml.data import SurveyPatches, hide_traces
-from promethium_lab.ml.gain import apply_gain, gain_curve, remove_gain, resolve_gain
 from promethium_lab.ml.reconstruct import reconstruct_deep
 from promethium_lab.signal.decimate import decimate
+from promethium_lab.signal.gain import apply_gain, gain_curve, remove_gain, resolve_gain
 from promethium_lab.signal.qc import snr_missing
 from promethium_lab.signal.synthetic import synthetic_section
 from promethium_lab.workflows.train import _hide_plan
@@ -74,7 +74,7 @@ def test_gain_curve_of_a_lazy_store_reads_a_sample(tmp_path, monkeypatch) -> Non
     whole = gain_curve(store)
     np.testing.assert_allclose(whole, gain_curve(ds), rtol=1e-5)
     # a survey too large to read whole is sampled in a few runs of traces
-    monkeypatch.setattr("promethium_lab.ml.gain._READ_ALL_BYTES", 0)
+    monkeypatch.setattr("promethium_lab.signal.gain._READ_ALL_BYTES", 0)
     sampled = gain_curve(store, max_traces=32)
     assert np.corrcoef(np.log(sampled), np.log(whole))[0, 1] > 0.99
 

@@ -1,5 +1,5 @@
-"""Time-variant gain for the deep models: one curve ``g(t)`` per survey, the same for every
-trace.
+"""Time-variant gain (numpy only; used by the deep models): one curve ``g(t)`` per
+survey, the same for every trace.
 
 Raw field data have no gain: the amplitudes decay by orders of magnitude down the trace
 (spherical divergence, absorption). The models normalise each window by its RMS
@@ -47,15 +47,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 
 __all__ = [
     "GAIN_MODES",
     "apply_gain",
     "gain_curve",
     "gain_record",
+    "live_grid",
+    "read_samples",
     "remove_gain",
     "resolve_gain",
+    "resolve_survey",
 ]
 
 #: What the ``gain`` parameters take (besides an explicit curve): ``"auto"`` computes
@@ -66,8 +69,56 @@ GAIN_MODES = ("auto", "none", None)
 _READ_ALL_BYTES = 32 * 2**20
 
 
-def _param(message: str, hint: str = "") -> PromethiumError:
-    return PromethiumError(ErrorCode.INVALID_PARAMETER, message, hint=hint)
+def resolve_survey(source: xr.Dataset | str | os.PathLike) -> xr.Dataset:
+    """A survey Dataset from a Dataset or the path of a Zarr store (opened lazily).
+
+    Parameters
+    ----------
+    source : xarray.Dataset or path
+        A survey with an ``amplitude`` variable that has a ``time`` dim, or a store path.
+
+    Returns
+    -------
+    xarray.Dataset
+        The survey with ``time`` the last dim of ``amplitude``.
+    """
+    if isinstance(source, xr.Dataset):
+        ds = source
+    elif isinstance(source, (str, os.PathLike)):
+        from promethium_lab.io.store import open_store
+
+        ds = open_store(source)
+    else:
+        raise PromethiumError.invalid(
+            f"expected a survey Dataset or a store path, got {type(source).__name__}",
+            hint="pass an xarray.Dataset with 'amplitude' or a Zarr store path")
+    if "amplitude" not in ds:
+        raise PromethiumError.invalid("the dataset has no 'amplitude' variable",
+                                      hint="pass a survey Dataset (docs/data-model.md)")
+    if ds["amplitude"].dims[-1] != "time":
+        dims = [d for d in ds["amplitude"].dims if d != "time"]
+        if "time" not in ds["amplitude"].dims:
+            raise PromethiumError.invalid(
+                f"amplitude has no 'time' dim (dims {list(ds['amplitude'].dims)})")
+        ds = ds.assign(amplitude=ds["amplitude"].transpose(*dims, "time"))
+    return ds
+
+
+def live_grid(ds: xr.Dataset) -> np.ndarray:
+    """The live-trace grid (``trace_mask`` in the amplitude's trace-dim order; all True
+    without a mask)."""
+    tdims = ds["amplitude"].dims[:-1]
+    if "trace_mask" in ds:
+        return np.asarray(ds["trace_mask"].transpose(*tdims).values, dtype=bool)
+    return np.ones(ds["amplitude"].shape[:-1], dtype=bool)
+
+
+def read_samples(data: Any, index: tuple[slice | int, ...]) -> np.ndarray:
+    """Samples of ``data[index]`` as float32 numpy (dask computed; only touched chunks read)."""
+    part = data[index]
+    if hasattr(part, "compute"):
+        part = part.compute()
+    return np.asarray(part, dtype=np.float32)
 
 
 def _sample_traces(ds: xr.Dataset, max_traces: int) -> np.ndarray:
@@ -76,19 +127,17 @@ def _sample_traces(ds: xr.Dataset, max_traces: int) -> np.ndarray:
     A small survey is read whole; a large one in at most ``groups`` reads of a run of
     consecutive traces along the last trace dim (a chunk or two each), so a Zarr-backed
     survey is never loaded."""
-    from promethium_lab.ml.data import _live_grid, _read
-
     amp = ds["amplitude"]
     data = amp.data
     shape = tuple(int(n) for n in amp.shape)
     nt = shape[-1]
-    live = _live_grid(ds)
+    live = live_grid(ds)
     flat_live = np.flatnonzero(live)
     if flat_live.size == 0:
         return np.zeros((0, nt))
     n_traces = math.prod(shape[:-1])
     if n_traces * nt * 4 <= _READ_ALL_BYTES:
-        block = _read(data, (slice(None),) * (len(shape) - 1)).reshape(n_traces, nt)
+        block = read_samples(data, (slice(None),) * (len(shape) - 1)).reshape(n_traces, nt)
         rows = flat_live
         if rows.size > max_traces:
             rows = rows[np.unique(np.linspace(0, rows.size - 1, max_traces).round()
@@ -103,7 +152,7 @@ def _sample_traces(ds: xr.Dataset, max_traces: int) -> np.ndarray:
         pos = np.unravel_index(int(a), shape[:-1])
         j0 = min(int(pos[-1]), max(0, shape[-2] - run))
         index = (*(int(p) for p in pos[:-1]), slice(j0, j0 + run))
-        block = _read(data, index)
+        block = read_samples(data, index)
         keep = live[index]
         parts.append(block[keep].astype(np.float64))
     return np.concatenate(parts, axis=0)
@@ -144,17 +193,15 @@ def gain_curve(source: xr.Dataset | str | os.PathLike, *, window: int | None = N
     ndarray of float32, shape (n_samples,)
         Positive gain per sample; all ones when the live traces carry no energy.
     """
-    from promethium_lab.ml.data import resolve_survey
-
     if not max_ratio >= 1:
-        raise _param(f"max_ratio must be >= 1, got {max_ratio}")
+        raise PromethiumError.invalid(f"max_ratio must be >= 1, got {max_ratio}")
     if int(max_traces) < 1:
-        raise _param(f"max_traces must be >= 1, got {max_traces}")
+        raise PromethiumError.invalid(f"max_traces must be >= 1, got {max_traces}")
     ds = resolve_survey(source)
     nt = int(ds["amplitude"].shape[-1])
     width = max(8, nt // 8) if window is None else int(window)
     if width < 1:
-        raise _param(f"window must be >= 1 sample, got {window}")
+        raise PromethiumError.invalid(f"window must be >= 1 sample, got {window}")
     traces = _sample_traces(ds, int(max_traces))
     traces = traces[np.isfinite(traces).all(axis=1)] if traces.size else traces
     if traces.shape[0] == 0:
@@ -182,21 +229,23 @@ def resolve_gain(gain: Any, source: xr.Dataset | str | os.PathLike | None = None
         return None
     if isinstance(gain, str):
         if gain != "auto":
-            raise _param(f"unknown gain {gain!r}",
+            raise PromethiumError.invalid(f"unknown gain {gain!r}",
                          hint="'auto', None, or a curve of one value per time sample")
         if source is None:
-            raise _param("gain='auto' needs the survey to compute the curve from")
+            raise PromethiumError.invalid("gain='auto' needs the survey to compute the curve from")
         return gain_curve(source)
     try:
         curve = np.asarray(gain, dtype=np.float32).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise _param(f"gain must be 'auto', None or a curve, got {type(gain).__name__}") \
+        raise PromethiumError.invalid(
+            f"gain must be 'auto', None or a curve, got {type(gain).__name__}") \
             from exc
     if n_samples is not None and curve.size != int(n_samples):
-        raise _param(f"the gain curve has {curve.size} values for {n_samples} time samples",
-                     hint="compute it on this survey: promethium_lab.ml.gain.gain_curve(ds)")
+        raise PromethiumError.invalid(
+            f"the gain curve has {curve.size} values for {n_samples} time samples",
+            hint="compute it on this survey: promethium_lab.signal.gain.gain_curve(ds)")
     if not (np.isfinite(curve).all() and (curve > 0).all()):
-        raise _param("the gain curve must be positive and finite")
+        raise PromethiumError.invalid("the gain curve must be positive and finite")
     return curve
 
 
