@@ -111,13 +111,9 @@ class Grid:
 # --------------------------------------------------------------------------- helpers
 
 
-def _param_error(message: str, hint: str = "") -> PromethiumError:
-    return PromethiumError(ErrorCode.INVALID_PARAMETER, message, hint)
-
-
 def _check_byte(byte: object, name: str = "byte") -> int:
     if isinstance(byte, bool) or not isinstance(byte, int | np.integer) or not 1 <= byte <= 237:
-        raise _param_error(
+        raise PromethiumError.invalid(
             f"{name}={byte!r} is not a trace header byte",
             "use a 1-based byte position between 1 and 237",
         )
@@ -128,7 +124,7 @@ def check_key_bytes(key_bytes: dict[str, object]) -> None:
     """Refuse keyword arguments that name no grid key (``inline_byte``, ...)."""
     unknown = sorted(set(key_bytes) - set(KEY_BYTE_PARAMS.values()))
     if unknown:
-        raise _param_error(
+        raise PromethiumError.invalid(
             f"unknown header-byte parameter(s) {', '.join(unknown)}",
             f"use {', '.join(KEY_BYTE_PARAMS.values())}",
         )
@@ -139,7 +135,7 @@ def _as_raw(raw: np.ndarray) -> np.ndarray:
     if raw.dtype.kind == "V" and raw.dtype.itemsize == TRACE_HEADER_SIZE and raw.ndim == 1:
         raw = np.ascontiguousarray(raw).view(np.uint8).reshape(-1, TRACE_HEADER_SIZE)
     if raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != TRACE_HEADER_SIZE:
-        raise _param_error(
+        raise PromethiumError.invalid(
             f"raw trace headers must be an (N, 240) uint8 array, got {raw.dtype} {raw.shape}",
             "pass the 240-byte trace headers as read from the file",
         )
@@ -167,9 +163,9 @@ def read_header_word(raw: np.ndarray, byte: int, size: int, endian: str) -> np.n
     """
     byte = _check_byte(byte)
     if size not in (2, 4):
-        raise _param_error(f"size={size!r} is not a header word size", "use 2 or 4")
+        raise PromethiumError.invalid(f"size={size!r} is not a header word size", "use 2 or 4")
     if endian not in (">", "<"):
-        raise _param_error(f"endian={endian!r} is not a byte order", "use '>' or '<'")
+        raise PromethiumError.invalid(f"endian={endian!r} is not a byte order", "use '>' or '<'")
     raw = _as_raw(raw)
     cols = np.ascontiguousarray(raw[:, byte - 1 : byte - 1 + size])
     return cols.view(f"{endian}i{size}").reshape(-1).astype(np.int64)
@@ -498,12 +494,12 @@ def infer_grid(
     bytes or the defaults above, without searching other bytes.
     """
     if geometry != "auto" and geometry not in _DIMS:
-        raise _param_error(
+        raise PromethiumError.invalid(
             f"geometry={geometry!r} is unknown",
             "use 'auto' or one of " + ", ".join(repr(g) for g in GEOMETRIES),
         )
     if endian not in (">", "<"):
-        raise _param_error(f"endian={endian!r} is not a byte order", "use '>' or '<'")
+        raise PromethiumError.invalid(f"endian={endian!r} is not a byte order", "use '>' or '<'")
     given = {
         "inline": inline_byte,
         "crossline": crossline_byte,

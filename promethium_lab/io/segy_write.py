@@ -32,6 +32,7 @@ from typing import BinaryIO
 import numpy as np
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.io.formats import partial_path
 from promethium_lab.io.ibm import ieee_to_ibm
 from promethium_lab.io.segy_spec import (
     BINARY_FIELDS,
@@ -287,7 +288,7 @@ class SegyWriter:
         self._count_traces = rev2 and fields["num_traces"] != 0
         self._trailer = bytes(trailer)
         self._dtype = self.sample_format.dtype(endian)
-        self._partial = self.path.with_name(f"{self.path.name}.partial-{os.getpid()}")
+        self._partial = partial_path(self.path, os.getpid())
         self._fh: BinaryIO | None = open(self._partial, "wb")
         try:
             self._fh.write(text + binary + extended)

@@ -30,13 +30,12 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import Progress, ProgressCallback
 from promethium_lab.core.serialize import json_safe
 from promethium_lab.io.blocks import aligned_step, run_blocks, tile
-from promethium_lab.io.formats import PARTIAL_SUFFIX
+from promethium_lab.io.formats import is_partial, partial_path
 from promethium_lab.io.templates import geometry_from_mdio_name, get_template
 
 __all__ = [
     "ACCESS_PATTERNS",
     "FORMAT_VERSION",
-    "PARTIAL_SUFFIX",
     "choose_chunks",
     "default_access_patterns",
     "fast_variable",
@@ -228,7 +227,7 @@ def write_store(
         The completed store.
     """
     final = Path(store).expanduser()
-    partial = final.with_name(final.name + PARTIAL_SUFFIX)
+    partial = partial_path(final)
     if final.exists():
         if not overwrite:
             complete = is_complete_store(final)
@@ -454,7 +453,7 @@ def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None)
         write (a ``.partial`` folder, or a store without its completion marker).
     """
     p = Path(path).expanduser()
-    partial = p.with_name(p.name + PARTIAL_SUFFIX)
+    partial = partial_path(p)
     if not p.exists():
         if partial.exists():
             raise PromethiumError(
@@ -464,7 +463,7 @@ def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None)
             )
         raise PromethiumError(ErrorCode.PATH_NOT_FOUND, f"{p} does not exist",
                               hint="check the store path")
-    if p.name.endswith(PARTIAL_SUFFIX):
+    if is_partial(p):
         raise PromethiumError(
             ErrorCode.STORE_INCOMPLETE, f"{p} is an unfinished write",
             hint="run the ingest again to resume it; do not open .partial folders",

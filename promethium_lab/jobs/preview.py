@@ -8,7 +8,6 @@ the previous preview or the new one, never half a file. Only the newest is kept.
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
 from pathlib import Path
@@ -23,40 +22,36 @@ MAX_PREVIEW_SIZE = 512
 _KIND_ATTR = "promethium_preview"
 
 
-def _main_dims(obj: Any) -> tuple[str, ...]:
-    import xarray as xr
-
-    if isinstance(obj, xr.DataArray):
-        return tuple(map(str, obj.dims))
-    if "amplitude" in obj.data_vars:
-        return tuple(map(str, obj["amplitude"].dims))
-    widest = max(obj.data_vars.values(), key=lambda v: v.ndim, default=None)
-    return tuple(map(str, widest.dims)) if widest is not None else tuple(map(str, obj.dims))
+def _section_dims(ds: Any) -> tuple[str, ...]:
+    """Dims a Dataset without ``amplitude`` is cut along: its widest variable's, else all."""
+    widest = max(ds.data_vars.values(), key=lambda v: v.ndim, default=None)
+    return tuple(map(str, widest.dims)) if widest is not None else tuple(map(str, ds.dims))
 
 
 def downsample(obj: Any, max_size: int = MAX_PREVIEW_SIZE) -> Any:
     """A small in-memory copy of an xarray object for display.
 
-    Objects with more than two dims are cut to a 2-D section: singleton dims are dropped,
-    then the middle of the leading dims is taken (for ``inline, crossline, time``: the middle
-    inline); then every dim is
-    decimated by an integer stride to at most ``max_size`` samples (≤ 512 × 512 by default).
+    The 2-D section a preview shows (:func:`promethium_lab.io.blocks.middle_section`):
+    singleton dims are dropped, then the middle of the leading dims is taken (for
+    ``inline, crossline, time``: the middle inline); then every dim is decimated by an
+    integer stride to at most ``max_size`` samples (≤ 512 × 512 by default). A Dataset is
+    cut along the dims of its ``amplitude``, else of its widest variable.
     """
     import xarray as xr
 
+    from promethium_lab.io.blocks import middle_section
+
     if not isinstance(obj, xr.DataArray | xr.Dataset):
         raise TypeError(f"a preview is an xarray DataArray or Dataset, not {type(obj).__name__}")
-    dims = list(_main_dims(obj))
-    while len(dims) > 2:  # singleton dims first, then the leading ones
-        ones = [d for d in dims if obj.sizes[d] == 1]
-        lead = ones[0] if ones else dims[0]
-        dims.remove(lead)
-        obj = obj.isel({lead: obj.sizes[lead] // 2})
-    strides = {d: slice(None, None, math.ceil(n / max_size))
-               for d, n in obj.sizes.items() if n > max_size}
-    if strides:
-        obj = obj.isel(strides)
-    return obj.load() if hasattr(obj, "load") else obj
+    if isinstance(obj, xr.Dataset) and "amplitude" not in obj.data_vars:
+        # middle_section reads the dims to cut from ``amplitude``: lend it a zero-stride one
+        dims = _section_dims(obj)
+        stand_in = np.broadcast_to(np.float32(0), tuple(obj.sizes[d] for d in dims))
+        small = middle_section(obj.assign(amplitude=(dims, stand_in)), max_size)
+        small = small.drop_vars("amplitude")
+    else:
+        small = middle_section(obj, max_size)
+    return small.load() if hasattr(small, "load") else small
 
 
 def _netcdf_safe(ds: Any) -> Any:

@@ -149,13 +149,14 @@ def cleanup_partials(outputs: list[str]) -> list[dict[str, Any]]:
     import glob
     import shutil
 
+    from promethium_lab.io.formats import partial_path
+
     found: list[dict[str, Any]] = []
     for out in outputs:
         p = Path(out).expanduser()
         if not p.parent.is_dir():
             continue
-        pattern = os.path.join(glob.escape(str(p.parent)), glob.escape(p.name) + ".partial*")
-        for leftover in sorted(glob.glob(pattern)):
+        for leftover in sorted(glob.glob(glob.escape(str(partial_path(p))) + "*")):
             path = Path(leftover)
             try:
                 if path.is_dir() and not path.is_symlink():

@@ -21,9 +21,11 @@ arXiv:2211.02701):
     trace dims are processed in blocks; each block reads only the region covered by the
     windows of the **global** grid that touch it, runs them, and keeps its own part, so
     the result equals one pass over the whole survey while memory stays bounded (about
-    ``5 × block_mb``). Output goes to memory or, with ``out=``, to an atomic Zarr store
-    through :func:`promethium_lab.io.store.write_store` (``read_block=``), resumable
-    after an interruption. Mode ``"missing"`` replaces only absent traces (windows
+    ``5 × block_mb``). The blocks are cut, run and assembled by the block engine
+    (:mod:`promethium_lab.io.blocks`; :func:`block_inferer` is the "process this block",
+    :func:`infer_blocks` the run). Output goes to memory or, with ``out=``, to an atomic
+    Zarr store through :func:`promethium_lab.io.store.write_store` (``read_block=``),
+    resumable after an interruption. Mode ``"missing"`` replaces only absent traces (windows
     without one are skipped), mode ``"denoise"`` replaces every sample.
 
 Blending. ``"cosine"`` (default) weights each window by the Hann window
@@ -51,7 +53,13 @@ import xarray as xr
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.serialize import json_safe
-from promethium_lab.io.blocks import budget_step, filled_survey, middle_section, tile
+from promethium_lab.io.blocks import (
+    budget_step,
+    filled_survey,
+    middle_section,
+    run_blocks,
+    tile,
+)
 from promethium_lab.ml.device import autocast, resolve_device
 from promethium_lab.ml.models.base import ReconstructionModel
 from promethium_lab.signal.reconstruct.windows import read_block
@@ -64,7 +72,9 @@ __all__ = [
     "blend_window",
     "block_inferer",
     "dense_windows",
+    "infer_blocks",
     "infer_survey",
+    "inference_record",
     "scan_starts",
     "sliding_window_inference",
 ]
@@ -463,6 +473,8 @@ class _BlockInferer:
         self.weight = blend_window(roi, blend, device=device)
         self.windows_run = 0
         self.on_batch: Callable[[int, int], None] | None = None
+        self.was_training = False  # the model's mode before it was put in eval mode
+        self.params: dict[str, Any] = {}  # inference parameters, for the result's record
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "context": None, "on_batch": None}
@@ -591,7 +603,8 @@ def block_inferer(
     (reading only the region they cover) and keeps the block's part, so any tiling of the
     trace dims (:func:`promethium_lab.io.blocks.tile`) gives the result of one pass over
     the whole survey. Parameters as :func:`infer_survey`; the model is put in eval mode on
-    its device. Picklable (for Dask workers).
+    its device (its former mode is kept as ``engine.was_training``). Picklable (for Dask
+    workers).
     """
     from promethium_lab.ml.data import resolve_survey
 
@@ -621,10 +634,31 @@ def block_inferer(
                               "the survey has NaN or infinite samples on live traces",
                               hint="clean them, or mark those traces absent (trace_mask "
                                    "False), then run again")
+    was_training = model.training
     model.eval()
     model.to(dev)
-    return _BlockInferer(amp_da.data, live, model, roi, squeeze, ov, blend, int(batch_size),
-                         dev, use_amp, mode, ensure_context(context))
+    engine = _BlockInferer(amp_da.data, live, model, roi, squeeze, ov, blend, int(batch_size),
+                           dev, use_amp, mode, ensure_context(context))
+    engine.was_training = was_training
+    engine.params = {
+        "mode": mode, "patch": [roi[i] for i in range(len(roi)) if i not in squeeze],
+        "window": list(roi),
+        "overlap": float(overlap) if isinstance(overlap, (int, float)) else
+        [float(o) for o in overlap],
+        "batch_size": int(batch_size), "blend": blend, "device": str(dev), "amp": use_amp,
+        "line_dim": line_dim, "model": None, "architecture": model.architecture,
+        "model_config": model.config()}
+    return engine
+
+
+def inference_record(engine: _BlockInferer, method: str | None = None,
+                     model_ref: str | None = None) -> dict[str, Any]:
+    """``attrs["reconstruction"]`` of a survey inferred by ``engine`` (without the time it
+    took): the method (default the architecture), the inference parameters, the model
+    reference and the number of traces filled."""
+    params = {**engine.params, "model": model_ref}
+    return {"method": method or engine.model.architecture, "params": params,
+            "n_filled": int((~engine.live).sum())}
 
 
 def infer_survey(
@@ -648,6 +682,9 @@ def infer_survey(
     context: TaskContext | None = None,
 ) -> xr.Dataset:
     """Apply a reconstruction model to a survey by blocked sliding-window inference.
+
+    The engine is :func:`block_inferer`; the blocks are cut, run and assembled by
+    :mod:`promethium_lab.io.blocks` (see :func:`infer_blocks`).
 
     Parameters
     ----------
@@ -695,83 +732,123 @@ def infer_survey(
     from promethium_lab.ml.data import resolve_survey
 
     started = time.perf_counter()
-    ctx = ensure_context(context)
-    if not block_mb > 0:
-        raise PromethiumError.invalid(f"block_mb must be > 0, got {block_mb}")
+    _check_block_mb(block_mb)
     ds = resolve_survey(ds)
-    shape = tuple(int(n) for n in ds["amplitude"].shape)
-    was_training = model.training
     engine = block_inferer(ds, model, mode=mode, patch=patch, overlap=overlap,
                            batch_size=batch_size, blend=blend, device=device, amp=amp,
-                           line_dim=line_dim, context=ctx)
-    live, roi, squeeze = engine.live, engine.roi, engine.squeeze
-    dev, use_amp = engine.device, engine.amp
-    step = budget_step(shape[:-1], shape[-1], block_mb)
-    params = {"mode": mode, "patch": list(roi[i] for i in range(len(roi)) if i not in squeeze),
-              "window": list(roi), "overlap": float(overlap), "batch_size": int(batch_size),
-              "blend": blend, "device": str(dev), "amp": use_amp, "line_dim": line_dim,
-              "model": model_ref, "architecture": model.architecture,
-              "model_config": model.config()}
-    record = {"method": method or model.architecture, "params": params,
-              "n_filled": int((~live).sum())}
+                           line_dim=line_dim, context=context)
+    return infer_blocks(ds, engine, inference_record(engine, method, model_ref),
+                        block_mb=block_mb, out=out, overwrite=overwrite, time_copy=time_copy,
+                        context=context, started=started)
+
+
+def _check_block_mb(block_mb: float) -> None:
+    if not block_mb > 0:
+        raise PromethiumError.invalid(f"block_mb must be > 0, got {block_mb}")
+
+
+def infer_blocks(ds: xr.Dataset, blocks: Callable[[tuple[slice, ...]], np.ndarray],
+                 record: dict[str, Any], *, context: TaskContext | None = None,
+                 started: float | None = None, block_mb: float = 32.0,
+                 out: str | os.PathLike | None = None, overwrite: bool = False,
+                 time_copy: bool = True) -> xr.Dataset:
+    """A survey filled by a deep block function, in memory or streamed to a store.
+
+    The trace dims are tiled by :func:`~promethium_lab.io.blocks.tile` in blocks of
+    :func:`~promethium_lab.io.blocks.budget_step` (``block_mb``) and run by
+    :func:`~promethium_lab.io.blocks.run_blocks`, with progress (by windows, against a
+    plan of the whole survey), previews and cancel checks; the result is
+    :func:`~promethium_lab.io.blocks.filled_survey`. With ``out`` the blocks run inside
+    the ones :func:`~promethium_lab.io.store.write_store` writes (atomic, resumable).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The survey the result is laid out like (its own samples, not gained ones).
+    blocks : callable
+        ``blocks(trace_slices) -> ndarray``: a :func:`block_inferer` engine, or a wrapper
+        of one with the engine as ``blocks.engine``; the engine's model is set back to
+        its former training mode at the end.
+    record : dict
+        ``attrs["reconstruction"]`` (:func:`inference_record`); ``seconds`` is added.
+    context : TaskContext, optional
+        Progress, preview and cancel.
+    started : float, optional
+        ``time.perf_counter()`` at the start of the work (default now).
+    block_mb, out, overwrite, time_copy
+        As :func:`infer_survey`.
+    """
+    started = time.perf_counter() if started is None else started
+    _check_block_mb(block_mb)
+    ctx = ensure_context(context)
+    engine: _BlockInferer = getattr(blocks, "engine", blocks)
+    shape = tuple(int(n) for n in ds["amplitude"].shape)
+    runner = _Runner(blocks, engine, shape, budget_step(shape[:-1], shape[-1], block_mb), ctx)
     try:
         if out is None:
-            result = _Runner(engine, shape, step, ctx).run(
-                tuple(slice(0, n) for n in shape[:-1]))
-            out_ds = _assemble(ds, result, live, record, started)
+            result = runner(tuple(slice(0, n) for n in shape[:-1]))
+            out_ds = filled_survey(ds, result, engine.live)
+            out_ds.attrs = _template_attrs(ds, record, started)
         else:
-            out_ds = _infer_to_store(ds, _Runner(engine, shape, step, ctx), live, record,
-                                     started, out, overwrite, block_mb, time_copy)
+            out_ds = _infer_to_store(ds, runner, record, started, out, overwrite, block_mb,
+                                     time_copy)
     finally:
-        model.train(was_training)
+        engine.model.train(engine.was_training)
     ctx.progress(1.0, "inference done")
     return out_ds
 
 
-def _sub_blocks(region: tuple[slice, ...], step: tuple[int, ...]) -> list[tuple[slice, ...]]:
-    return tile([sl.stop - sl.start for sl in region], step, [sl.start for sl in region])
-
-
 class _Runner:
-    """Runs the engine block by block over regions of trace dims, with progress (by
-    windows, against a plan of the whole survey), previews and cancel checks."""
+    """``runner(region) -> ndarray``: the block function over a region of trace dims, in
+    :func:`~promethium_lab.io.blocks.tile` blocks run by
+    :func:`~promethium_lab.io.blocks.run_blocks`, with progress (by windows, against a
+    plan of the whole survey), previews and cancel checks."""
 
-    def __init__(self, engine: _BlockInferer, shape: tuple[int, ...], step: tuple[int, ...],
+    def __init__(self, blocks: Callable[[tuple[slice, ...]], np.ndarray],
+                 engine: _BlockInferer, shape: tuple[int, ...], step: tuple[int, ...],
                  ctx: TaskContext) -> None:
+        self.blocks = blocks
         self.engine = engine
         self.shape = shape
         self.step = step
         self.ctx = ctx
-        whole = tuple(slice(0, n) for n in shape[:-1])
-        self.total = float(sum(engine.count(b) for b in _sub_blocks(whole, step))) or 1.0
+        self.total = float(sum(engine.count(b) for b in tile(shape[:-1], step))) or 1.0
         self.done = 0.0
 
     def _report(self, value: float) -> None:
         self.ctx.progress(min(value / self.total, 1.0), "sliding-window inference")
 
-    def run(self, region: tuple[slice, ...]) -> np.ndarray:
+    def __call__(self, region: tuple[slice, ...]) -> np.ndarray:
         """The result over ``region`` (trace dims), all samples."""
+        origin = [sl.start for sl in region]
+        parts = tile([sl.stop - sl.start for sl in region], self.step, origin)
         out = np.empty((*(sl.stop - sl.start for sl in region), self.shape[-1]),
                        dtype=np.float32)
-        for b in _sub_blocks(region, self.step):
+
+        def work(i: int) -> tuple[int, int, np.ndarray]:
             self.ctx.check("deep reconstruction")
-            n_win = self.engine.count(b)
+            n_win = self.engine.count(parts[i])
             base = self.done
 
-            def on_batch(k: int, n: int, base: float = base, n_win: int = n_win) -> None:
+            def on_batch(k: int, n: int) -> None:
                 self._report(base + n_win * k / max(n, 1))
 
             self.engine.on_batch = on_batch
-            block = self.engine(b)
-            out[tuple(slice(sl.start - r.start, sl.stop - r.start)
-                      for sl, r in zip(b, region))] = block
-            self.done = base + n_win
+            return i, n_win, self.blocks(parts[i])
+
+        def done(result: tuple[int, int, np.ndarray]) -> None:
+            i, n_win, block = result
+            out[tuple(slice(sl.start - o, sl.stop - o) for sl, o in zip(parts[i], origin))] \
+                = block
+            self.done += n_win
             self._report(self.done)
             if self.ctx.on_preview is not None:
                 section = middle_section(block)
                 self.ctx.preview(xr.DataArray(section[:: max(1, section.shape[0] // 256),
                                                       :: max(1, section.shape[1] // 512)],
                                               dims=("trace", "time"), name="amplitude"))
+
+        run_blocks(work, range(len(parts)), on_done=done)
         return out
 
 
@@ -781,40 +858,21 @@ def _template_attrs(ds: xr.Dataset, record: dict[str, Any], started: float) -> d
     return {**ds.attrs, "reconstruction": json_safe(rec)}
 
 
-def _template(ds: xr.Dataset, live: np.ndarray, record: dict[str, Any],
-              started: float) -> xr.Dataset:
-    out = filled_survey(ds, input_mask=live)
-    out.attrs = _template_attrs(ds, record, started)
-    return out
-
-
-def _assemble(ds: xr.Dataset, result: np.ndarray, live: np.ndarray, record: dict[str, Any],
-              started: float) -> xr.Dataset:
-    out = filled_survey(ds, result, live)
-    out.attrs = _template_attrs(ds, record, started)
-    return out
-
-
-def _infer_to_store(ds: xr.Dataset, runner: _Runner, live: np.ndarray,
-                    record: dict[str, Any], started: float, out: str | os.PathLike,
-                    overwrite: bool, block_mb: float, time_copy: bool) -> xr.Dataset:
+def _infer_to_store(ds: xr.Dataset, runner: _Runner, record: dict[str, Any], started: float,
+                    out: str | os.PathLike, overwrite: bool, block_mb: float,
+                    time_copy: bool) -> xr.Dataset:
     from promethium_lab.io.store import open_store, write_store
 
-    template = _template(ds, live, record, started)
-
-    ctx = runner.ctx
-
-    def read_block(sl: tuple[slice, ...]) -> np.ndarray:
-        return runner.run(sl)
-
+    template = filled_survey(ds, input_mask=runner.engine.live)
+    template.attrs = _template_attrs(ds, record, started)
     fingerprint = {"reconstruction": json_safe({k: v for k, v in record.items()
                                                  if k != "seconds"}),
                    "weights": _weights_hash(runner.engine.model),
                    "source": str(ds.attrs.get("source_path", ""))}
-    path = write_store(template, out, read_block=read_block, fingerprint=fingerprint,
+    path = write_store(template, out, read_block=runner, fingerprint=fingerprint,
                        access_patterns=("time",) if time_copy else (), overwrite=overwrite,
                        workers=1, block_mb=block_mb, progress=False,
-                       should_stop=ctx.should_stop)
+                       should_stop=runner.ctx.should_stop)
     return open_store(path)
 
 

@@ -10,25 +10,29 @@ With a gain (``gain="auto"``, or by default when the model was trained with one:
 :mod:`promethium_lab.signal.gain` before the network (one curve ``g(t)`` from the survey's live
 traces, the same for every trace) and the gain is removed after it; live traces come back
 exactly as they were.
+
+Both entries share one block function (:class:`DeepBlocks`: the inference engine of
+:func:`promethium_lab.ml.infer.block_inferer`, then the gain removed): the reconstruct
+workflow tiles and writes the survey itself, :func:`reconstruct_deep` hands the blocks to
+:func:`promethium_lab.ml.infer.infer_blocks` (the block engine of
+:mod:`promethium_lab.io.blocks`, in memory or to one ``out`` store in one pass).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import threading
-from pathlib import Path
+import time
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from promethium_lab.core.context import TaskContext
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.ml import registry
 from promethium_lab.ml.data import resolve_survey
-from promethium_lab.ml.infer import block_inferer, infer_survey
+from promethium_lab.ml.infer import block_inferer, infer_blocks, inference_record
 from promethium_lab.ml.methods import DEEP_METHODS as METHODS
 from promethium_lab.ml.models.base import ReconstructionModel
 from promethium_lab.signal.gain import gain_record, resolve_gain
@@ -119,57 +123,15 @@ def reconstruct_deep(
         network), ``MODEL_MISMATCH`` (weights and config disagree), ``NO_GPU``,
         ``BAD_DATA`` (NaN or infinite samples on live traces), ``CANCELED``.
     """
-    if method is not None and method not in METHODS:
-        raise PromethiumError.invalid(f"unknown deep method {method!r}",
-                              hint=f"one of {METHODS}")
-    unknown = sorted(set(infer_params) - set(_INFER_KEYS))
-    if unknown:
-        raise PromethiumError.invalid(f"unknown inference parameter(s) {unknown}",
-                              hint=f"known: {list(_INFER_KEYS)}")
+    started = time.perf_counter()
+    _check_params(method, infer_params)
+    run = {k: infer_params.pop(k) for k in ("block_mb", "out", "overwrite") if k in infer_params}
     net, ref = _resolve_model(model, method, root)
     survey = resolve_survey(ds)
-    if isinstance(gain, str) and gain == "model":
-        gain = _trained_gain(net)
-    curve = resolve_gain(gain, survey, int(survey["amplitude"].shape[-1]))
-    if curve is None:
-        out = infer_survey(survey, net, mode=mode, device=device, method=net.architecture,
-                           model_ref=ref, context=context, **infer_params)
-        return _with_gain_attrs(out, gain, None)
-    g = xr.DataArray(curve, dims="time")
-    gained = survey.assign(amplitude=(survey["amplitude"] * g).astype(np.float32))
-    store = infer_params.pop("out", None)
-    if store is None:
-        out = infer_survey(gained, net, mode=mode, device=device, method=net.architecture,
-                           model_ref=ref, context=context, **infer_params)
-        filled = _ungain(out, survey, g, mode)
-        return _with_gain_attrs(out.assign(amplitude=filled.compute()), gain, curve)
-    # the gained result goes to a temporary store, then the ungained one to ``out``,
-    # block by block (nothing of a large survey is held in memory)
-    from promethium_lab.io.store import open_store, write_store
-
-    final = Path(store).expanduser()
-    digest = hashlib.sha256(np.ascontiguousarray(curve).tobytes()).hexdigest()[:12]
-    tmp = final.with_name(f"{final.name}.gained-{digest}.tmp")
-    overwrite = bool(infer_params.pop("overwrite", False))
-    if final.exists() and not overwrite:
-        raise PromethiumError(ErrorCode.OUTPUT_EXISTS, f"{final} already exists",
-                              hint="pass overwrite=True (CLI: --overwrite) or choose another "
-                                   "path")
-    block_mb = float(infer_params.get("block_mb", 32.0))
-    # overwrite: a complete temporary store is left only by a run cut off after it
-    out = infer_survey(gained, net, mode=mode, device=device, method=net.architecture,
-                       model_ref=ref, context=context, out=tmp, overwrite=True,
-                       time_copy=False, **infer_params)
-    result = _with_gain_attrs(out.assign(amplitude=_ungain(out, survey, g, mode)), gain,
-                              curve)
-    fingerprint = {"gained": str(tmp),
-                   "reconstruction": {k: v for k, v in result.attrs["reconstruction"].items()
-                                      if k != "seconds"}}
-    path = write_store(result, final, overwrite=overwrite, workers=1, block_mb=block_mb,
-                       access_patterns=("time",), fingerprint=fingerprint, progress=False,
-                       should_stop=context.should_stop if context is not None else None)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return open_store(path)
+    blocks, gain, curve = _blocks(survey, net, gain, mode, device, context, infer_params)
+    record = inference_record(blocks.engine, net.architecture, ref)
+    record["params"]["gain"] = gain_record(gain, curve)
+    return infer_blocks(survey, blocks, record, context=context, started=started, **run)
 
 
 class DeepBlocks:
@@ -219,6 +181,14 @@ def deep_blocks(
     DeepBlocks
         ``blocks(trace_slices) -> ndarray`` of the filled amplitude (picklable).
     """
+    _check_params(method, infer_params)
+    for key in ("block_mb", "out", "overwrite"):
+        infer_params.pop(key, None)
+    net, _ref = _resolve_model(model, method, root)
+    return _blocks(resolve_survey(ds), net, gain, mode, device, context, infer_params)[0]
+
+
+def _check_params(method: str | None, infer_params: dict[str, Any]) -> None:
     if method is not None and method not in METHODS:
         raise PromethiumError.invalid(f"unknown deep method {method!r}",
                                       hint=f"one of {METHODS}")
@@ -226,10 +196,13 @@ def deep_blocks(
     if unknown:
         raise PromethiumError.invalid(f"unknown inference parameter(s) {unknown}",
                                       hint=f"known: {list(_INFER_KEYS)}")
-    for key in ("block_mb", "out", "overwrite"):
-        infer_params.pop(key, None)
-    net, _ref = _resolve_model(model, method, root)
-    survey = resolve_survey(ds)
+
+
+def _blocks(survey: xr.Dataset, net: ReconstructionModel, gain: Any, mode: str, device: str,
+            context: TaskContext | None, infer_params: dict[str, Any]
+            ) -> tuple[DeepBlocks, Any, np.ndarray | None]:
+    """The block function of ``net`` on ``survey`` (gained when there is a curve), the gain
+    parameter (``"model"`` resolved) and its curve."""
     if isinstance(gain, str) and gain == "model":
         gain = _trained_gain(net)
     curve = resolve_gain(gain, survey, int(survey["amplitude"].shape[-1]))
@@ -238,29 +211,9 @@ def deep_blocks(
         g = xr.DataArray(curve, dims="time")
         src = survey.assign(amplitude=(survey["amplitude"] * g).astype(np.float32))
     engine = block_inferer(src, net, mode=mode, device=device, context=context, **infer_params)
-    return DeepBlocks(engine, survey["amplitude"].data, engine.live,
-                      None if curve is None else np.asarray(curve, dtype=np.float32), mode)
-
-
-def _ungain(out: xr.Dataset, survey: xr.Dataset, g: xr.DataArray, mode: str) -> xr.DataArray:
-    """The network's result without the gain; in ``"missing"`` mode the live traces are
-    the survey's own samples (exactly, not ``x g / g``)."""
-    amp = out["amplitude"] / g
-    if mode == "missing":
-        live = out["input_trace_mask"]
-        amp = xr.where(live, survey["amplitude"], amp)
-    amp = amp.astype(np.float32).transpose(*out["amplitude"].dims)
-    amp.attrs = dict(out["amplitude"].attrs)
-    return amp
-
-
-def _with_gain_attrs(out: xr.Dataset, gain: Any, curve: np.ndarray | None) -> xr.Dataset:
-    rec = dict(out.attrs.get("reconstruction") or {})
-    params = dict(rec.get("params") or {})
-    params["gain"] = gain_record(gain, curve)
-    rec["params"] = params
-    out.attrs = {**out.attrs, "reconstruction": rec}
-    return out
+    blocks = DeepBlocks(engine, survey["amplitude"].data, engine.live,
+                        None if curve is None else np.asarray(curve, dtype=np.float32), mode)
+    return blocks, gain, curve
 
 
 def _resolve_model(model: Any, method: str | None, root: str | os.PathLike | None

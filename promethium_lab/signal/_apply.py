@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from promethium_lab.core.errors import ErrorCode, PromethiumError
+from promethium_lab.core.errors import PromethiumError
 
 __all__ = [
     "TIME",
@@ -36,7 +36,6 @@ __all__ = [
     "as_amplitude",
     "is_dask",
     "merge",
-    "param_error",
     "sample_interval_ms",
     "split",
     "trace_dims",
@@ -46,11 +45,6 @@ __all__ = [
 TIME = "time"
 
 Survey = xr.Dataset | xr.DataArray
-
-
-def param_error(message: str, hint: str = "") -> PromethiumError:
-    """An ``INVALID_PARAMETER`` error."""
-    return PromethiumError(ErrorCode.INVALID_PARAMETER, message, hint=hint)
 
 
 def is_dask(obj: xr.DataArray | xr.Variable) -> bool:
@@ -76,23 +70,25 @@ def split(obj: Survey, *, need_time: bool = True) -> tuple[xr.DataArray, xr.Data
     """
     if isinstance(obj, xr.Dataset):
         if "amplitude" not in obj:
-            raise param_error("the dataset has no 'amplitude' variable",
-                              hint="pass a survey Dataset (docs/data-model.md)")
+            raise PromethiumError.invalid("the dataset has no 'amplitude' variable",
+                                          hint="pass a survey Dataset (docs/data-model.md)")
         amp = obj["amplitude"]
         mask = obj["trace_mask"].astype(bool) if "trace_mask" in obj else None
     elif isinstance(obj, xr.DataArray):
         amp, mask = obj, None
     else:
-        raise param_error(f"expected an xarray Dataset or DataArray, got {type(obj).__name__}",
-                          hint="wrap numpy arrays with promethium_lab.signal.synthetic"
-                               ".make_survey")
+        raise PromethiumError.invalid(
+            f"expected an xarray Dataset or DataArray, got {type(obj).__name__}",
+            hint="wrap numpy arrays with promethium_lab.signal.synthetic"
+                 ".make_survey")
     if need_time and TIME not in amp.dims:
-        raise param_error(f"the amplitude has no {TIME!r} dim (dims: {list(amp.dims)})",
-                          hint="the sample dim must be named 'time' (in ms)")
+        raise PromethiumError.invalid(f"the amplitude has no {TIME!r} dim (dims: {list(amp.dims)})",
+                                      hint="the sample dim must be named 'time' (in ms)")
     if mask is not None:
         if set(mask.dims) != {d for d in amp.dims if d != TIME}:
-            raise param_error(f"trace_mask dims {list(mask.dims)} are not trace dims of "
-                              f"amplitude {list(amp.dims)}")
+            raise PromethiumError.invalid(
+                f"trace_mask dims {list(mask.dims)} are not trace dims of "
+                f"amplitude {list(amp.dims)}")
     return amp, mask
 
 
@@ -105,9 +101,9 @@ def as_amplitude(obj: Any, name: str = "array") -> xr.DataArray:
     try:
         arr = np.asarray(obj)
     except Exception as exc:  # pragma: no cover - defensive
-        raise param_error(f"{name} is not array-like: {type(obj).__name__}") from exc
+        raise PromethiumError.invalid(f"{name} is not array-like: {type(obj).__name__}") from exc
     if arr.dtype.kind not in "biuf":
-        raise param_error(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise PromethiumError.invalid(f"{name} must be numeric, got dtype {arr.dtype}")
     return xr.DataArray(arr)
 
 
@@ -127,14 +123,15 @@ def sample_interval_ms(obj: Survey) -> float:
         steps = np.diff(t)
         dt = float(np.median(steps))
         if not np.isfinite(dt) or dt <= 0 or np.max(np.abs(steps - dt)) > 1e-6 * max(dt, 1.0):
-            raise param_error("the time coordinate is not regularly sampled and increasing",
-                              hint="resample to a regular time axis (ms) first")
+            raise PromethiumError.invalid(
+                "the time coordinate is not regularly sampled and increasing",
+                hint="resample to a regular time axis (ms) first")
         return dt
     us = obj.attrs.get("sample_interval_us") if hasattr(obj, "attrs") else None
     if us is not None and float(us) > 0:
         return float(us) / 1000.0
-    raise param_error("cannot tell the sample interval",
-                      hint="give the data a 'time' coordinate in ms")
+    raise PromethiumError.invalid("cannot tell the sample interval",
+                                  hint="give the data a 'time' coordinate in ms")
 
 
 def apply_mask(amp: xr.DataArray, mask: xr.DataArray | None) -> xr.DataArray:
@@ -238,8 +235,8 @@ def apply_overlap(
     first = arrays[0]
     arrays = tuple(a.transpose(*first.dims) for a in arrays)
     if any(a.shape != first.shape for a in arrays):
-        raise param_error("arrays of different shapes: "
-                          f"{[tuple(a.shape) for a in arrays]}")
+        raise PromethiumError.invalid("arrays of different shapes: "
+                                      f"{[tuple(a.shape) for a in arrays]}")
     depth_axes = {first.get_axis_num(d): int(v) for d, v in depth.items() if d in first.dims}
     lazy = [a for a in arrays if is_dask(a)]
     if not lazy:

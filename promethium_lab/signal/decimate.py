@@ -12,7 +12,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from promethium_lab.signal._apply import param_error, split, trace_dims
+from promethium_lab.core.errors import PromethiumError
+from promethium_lab.signal._apply import split, trace_dims
 
 __all__ = ["PATTERNS", "decimate", "removed_mask"]
 
@@ -85,36 +86,39 @@ def decimate(
         decimation that removes nothing, or one that leaves no live trace.
     """
     if not isinstance(ds, xr.Dataset):
-        raise param_error("decimate takes a survey Dataset (amplitude + trace_mask)",
-                          hint="wrap arrays with promethium_lab.signal.synthetic.make_survey")
+        raise PromethiumError.invalid(
+            "decimate takes a survey Dataset (amplitude + trace_mask)",
+            hint="wrap arrays with promethium_lab.signal.synthetic.make_survey")
     amp, mask = split(ds)
     tdims = trace_dims(amp)
     if not tdims:
-        raise param_error("the survey has no trace dims to decimate")
+        raise PromethiumError.invalid("the survey has no trace dims to decimate")
     grid = tuple(amp.sizes[d] for d in tdims)
     if mask is None:
         live = np.ones(grid, dtype=bool)
     else:
         live = np.asarray(mask.transpose(*tdims).values, dtype=bool)
     if pattern not in PATTERNS:
-        raise param_error(f"unknown decimation pattern {pattern!r}", hint=f"one of {PATTERNS}")
+        raise PromethiumError.invalid(f"unknown decimation pattern {pattern!r}",
+                                      hint=f"one of {PATTERNS}")
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number)):
-        raise param_error(f"fraction must be a number, got {fraction!r}")
+        raise PromethiumError.invalid(f"fraction must be a number, got {fraction!r}")
     fraction = float(fraction)
     if not 0 < fraction < 1:
-        raise param_error(f"fraction must be strictly between 0 and 1, got {fraction}",
-                          hint="the fraction of traces to remove, e.g. 0.5")
+        raise PromethiumError.invalid(f"fraction must be strictly between 0 and 1, got {fraction}",
+                                      hint="the fraction of traces to remove, e.g. 0.5")
     try:
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError) as exc:
-        raise param_error(f"seed must be a non-negative integer, got {seed!r}") from exc
+        raise PromethiumError.invalid(f"seed must be a non-negative integer, got {seed!r}") from exc
     n_live = int(live.sum())
     record: dict[str, Any] = {"pattern": pattern, "fraction": fraction, "seed": seed,
                               "trace_dims": tdims}
     removed = np.zeros(grid, dtype=bool)
     if pattern == "random":
         if dim is not None and dim not in tdims:
-            raise param_error(f"{dim!r} is not a trace dim", hint=f"trace dims: {tdims}")
+            raise PromethiumError.invalid(f"{dim!r} is not a trace dim",
+                                          hint=f"trace dims: {tdims}")
         m = _round_half_up(fraction * n_live)
         live_flat = np.flatnonzero(live)
         chosen = np.sort(rng.choice(live_flat, size=m, replace=False)) if m else live_flat[:0]
@@ -123,23 +127,26 @@ def decimate(
     else:
         dim = tdims[-1] if dim is None else dim
         if dim not in tdims:
-            raise param_error(f"{dim!r} is not a trace dim", hint=f"trace dims: {tdims}")
+            raise PromethiumError.invalid(f"{dim!r} is not a trace dim",
+                                          hint=f"trace dims: {tdims}")
         n = amp.sizes[dim]
         axis = tdims.index(dim)
         if pattern == "regular":
             if gap_width is not None:
-                raise param_error("gap_width applies to pattern='gap' only")
+                raise PromethiumError.invalid("gap_width applies to pattern='gap' only")
             positions = _regular_positions(n, _round_half_up(fraction * n))
         else:
             if gap_width is None:
                 width = _round_half_up(fraction * n)
             else:
                 if isinstance(gap_width, bool) or int(gap_width) != gap_width:
-                    raise param_error(f"gap_width must be an integer, got {gap_width!r}")
+                    raise PromethiumError.invalid(
+                        f"gap_width must be an integer, got {gap_width!r}")
                 width = int(gap_width)
                 if not 1 <= width < n:
-                    raise param_error(f"gap_width must be between 1 and {n - 1}, got {width}",
-                                      hint=f"{dim!r} has {n} positions")
+                    raise PromethiumError.invalid(
+                        f"gap_width must be between 1 and {n - 1}, got {width}",
+                        hint=f"{dim!r} has {n} positions")
             if width >= n:
                 width = n - 1
             if width < 1:
@@ -162,12 +169,12 @@ def decimate(
             record["removed_labels"] = [v.item() if hasattr(v, "item") else v for v in labels]
     n_removed = int(removed.sum())
     if n_removed == 0:
-        raise param_error(
+        raise PromethiumError.invalid(
             f"decimation pattern={pattern!r} fraction={fraction} removes no live trace",
             hint="raise the fraction (it is rounded to whole traces)")
     new_live = live & ~removed
     if not new_live.any():
-        raise param_error(
+        raise PromethiumError.invalid(
             f"decimation pattern={pattern!r} fraction={fraction} leaves no live trace",
             hint="lower the fraction")
     record.update(n_removed=n_removed, n_live_before=n_live, n_live_after=int(new_live.sum()))

@@ -8,12 +8,12 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import linalg
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.signal._apply import (
     TIME,
     Survey,
     apply_along_time,
     merge,
-    param_error,
     sample_interval_ms,
     split,
 )
@@ -125,35 +125,37 @@ def deconvolve(
     dt_ms = sample_interval_ms(ds)
     nt = amp.sizes[TIME]
     if kind not in ("spiking", "predictive"):
-        raise param_error(f"kind must be 'spiking' or 'predictive', got {kind!r}")
+        raise PromethiumError.invalid(f"kind must be 'spiking' or 'predictive', got {kind!r}")
     try:
         op = float(operator_ms)
         pw = float(prewhitening)
     except (TypeError, ValueError) as exc:
-        raise param_error("operator_ms and prewhitening must be numbers") from exc
+        raise PromethiumError.invalid("operator_ms and prewhitening must be numbers") from exc
     if not np.isfinite(pw) or pw < 0:
-        raise param_error(f"prewhitening must be >= 0, got {prewhitening}",
-                          hint="typical values are 0.001 to 0.01")
+        raise PromethiumError.invalid(f"prewhitening must be >= 0, got {prewhitening}",
+                                      hint="typical values are 0.001 to 0.01")
     n_op = round(op / dt_ms) if np.isfinite(op) else 0
     if n_op < 2:
-        raise param_error(f"operator_ms={operator_ms} is shorter than 2 samples",
-                          hint=f"use operator_ms >= {2 * dt_ms:g} (dt = {dt_ms:g} ms)")
+        raise PromethiumError.invalid(f"operator_ms={operator_ms} is shorter than 2 samples",
+                                      hint=f"use operator_ms >= {2 * dt_ms:g} (dt = {dt_ms:g} ms)")
     if kind == "spiking":
         if gap_ms is not None and abs(float(gap_ms) - dt_ms) > 1e-9 * dt_ms:
-            raise param_error("gap_ms applies to predictive deconvolution only",
-                              hint="use kind='predictive' or leave gap_ms out")
+            raise PromethiumError.invalid("gap_ms applies to predictive deconvolution only",
+                                          hint="use kind='predictive' or leave gap_ms out")
         gap, n_pred = 1, n_op - 1
     else:
         if gap_ms is None:
-            raise param_error("predictive deconvolution needs gap_ms (the prediction distance)",
-                              hint="e.g. the period of the reverberation to remove")
+            raise PromethiumError.invalid(
+                "predictive deconvolution needs gap_ms (the prediction distance)",
+                hint="e.g. the period of the reverberation to remove")
         g = float(gap_ms)
         gap = round(g / dt_ms) if np.isfinite(g) else 0
         if gap < 1:
-            raise param_error(f"gap_ms={gap_ms} is shorter than one sample ({dt_ms:g} ms)")
+            raise PromethiumError.invalid(
+                f"gap_ms={gap_ms} is shorter than one sample ({dt_ms:g} ms)")
         n_pred = n_op
     if gap + n_pred >= nt:
-        raise param_error(
+        raise PromethiumError.invalid(
             f"gap + operator ({(gap + n_pred) * dt_ms:g} ms) is not shorter than the trace "
             f"({nt * dt_ms:g} ms)", hint="shorten operator_ms or gap_ms")
     out = apply_along_time(amp, _decon_kernel,

@@ -16,13 +16,13 @@ from scipy import fft as sfft
 from scipy import ndimage
 from scipy import signal as ssig
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.signal._apply import (
     TIME,
     Survey,
     apply_along_time,
     apply_over,
     merge,
-    param_error,
     sample_interval_ms,
     split,
     trace_dims,
@@ -35,9 +35,9 @@ def _finite(value: object, name: str) -> float:
     try:
         out = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
-        raise param_error(f"{name} must be a number, got {value!r}") from exc
+        raise PromethiumError.invalid(f"{name} must be a number, got {value!r}") from exc
     if not np.isfinite(out):
-        raise param_error(f"{name} must be finite, got {value!r}")
+        raise PromethiumError.invalid(f"{name} must be finite, got {value!r}")
     return out
 
 
@@ -88,15 +88,15 @@ def bandpass(ds: Survey, low_hz: float, high_hz: float, order: int = 4) -> Surve
     nyq = fs / 2.0
     low, high = _finite(low_hz, "low_hz"), _finite(high_hz, "high_hz")
     if not 0 < low < high < nyq:
-        raise param_error(
+        raise PromethiumError.invalid(
             f"band-pass corners must satisfy 0 < low_hz < high_hz < Nyquist; got "
             f"low_hz={low_hz}, high_hz={high_hz}",
             hint=f"the Nyquist frequency of this data (dt = {dt_ms:g} ms) is {nyq:g} Hz",
         )
     if isinstance(order, bool) or int(order) != order or order < 1:
-        raise param_error(f"order must be a positive integer, got {order!r}")
+        raise PromethiumError.invalid(f"order must be a positive integer, got {order!r}")
     if amp.sizes[TIME] < 2:
-        raise param_error("a band-pass needs traces of at least 2 samples")
+        raise PromethiumError.invalid("a band-pass needs traces of at least 2 samples")
     sos = ssig.butter(int(order), [low, high], btype="bandpass", fs=fs, output="sos")
     out = apply_along_time(amp, _bandpass_kernel, kwargs={"sos": sos})
     return merge(ds, out, mask)
@@ -127,23 +127,24 @@ def trace_spacing(ds: Survey, dim: str, dx: float | str | None = None) -> tuple[
     """
     amp, _ = split(ds)
     if dim not in trace_dims(amp):
-        raise param_error(f"{dim!r} is not a trace dim of this survey",
-                          hint=f"trace dims: {trace_dims(amp)}")
+        raise PromethiumError.invalid(f"{dim!r} is not a trace dim of this survey",
+                                      hint=f"trace dims: {trace_dims(amp)}")
     if dx is not None and not isinstance(dx, str):
         step = _finite(dx, "dx")
         if step <= 0:
-            raise param_error(f"dx must be > 0, got {dx}")
+            raise PromethiumError.invalid(f"dx must be > 0, got {dx}")
         return step, "m"
     name = dim if dx is None else dx
     if name not in amp.coords:
         if dx is None:
             return 1.0, "trace"
-        raise param_error(f"no coordinate {name!r} along {dim!r}",
-                          hint=f"coordinates: {sorted(map(str, amp.coords))}")
+        raise PromethiumError.invalid(f"no coordinate {name!r} along {dim!r}",
+                                      hint=f"coordinates: {sorted(map(str, amp.coords))}")
     coord = amp.coords[name]
     if coord.dims != (dim,) or coord.dtype.kind not in "iuf":
-        raise param_error(f"coordinate {name!r} is not a numeric 1-D coordinate along {dim!r}",
-                          hint="pass dx= as a number")
+        raise PromethiumError.invalid(
+            f"coordinate {name!r} is not a numeric 1-D coordinate along {dim!r}",
+            hint="pass dx= as a number")
     values = np.asarray(coord.values, dtype=np.float64)
     if values.size < 2:
         return 1.0, str(coord.attrs.get("units", "trace" if dx is None else "m"))
@@ -151,8 +152,8 @@ def trace_spacing(ds: Survey, dim: str, dx: float | str | None = None) -> tuple[
     step = float(np.median(steps))
     if (not np.all(np.isfinite(steps)) or step == 0
             or np.max(np.abs(steps - step)) > 1e-3 * abs(step)):
-        raise param_error(f"coordinate {name!r} is not regularly spaced along {dim!r}",
-                          hint="pass dx= (the trace spacing) explicitly")
+        raise PromethiumError.invalid(f"coordinate {name!r} is not regularly spaced along {dim!r}",
+                                      hint="pass dx= (the trace spacing) explicitly")
     default_unit = "m" if dx is not None else ("trace" if coord.dtype.kind in "iu" else "")
     return abs(step), str(coord.attrs.get("units", default_unit))
 
@@ -265,22 +266,23 @@ def fk_filter(
     amp, mask = split(ds)
     spacing, _unit = trace_spacing(ds, dim, dx)
     if mode not in ("pass", "reject"):
-        raise param_error(f"mode must be 'pass' or 'reject', got {mode!r}")
+        raise PromethiumError.invalid(f"mode must be 'pass' or 'reject', got {mode!r}")
     if velocity_min is None and velocity_max is None:
-        raise param_error("give velocity_min, velocity_max or both",
-                          hint="e.g. velocity_min=3000 passes events flatter than 3000 m/s")
+        raise PromethiumError.invalid(
+            "give velocity_min, velocity_max or both",
+            hint="e.g. velocity_min=3000 passes events flatter than 3000 m/s")
     vmin = None if velocity_min is None else _finite(velocity_min, "velocity_min")
     vmax = None if velocity_max is None else _finite(velocity_max, "velocity_max")
     for name, v in (("velocity_min", vmin), ("velocity_max", vmax)):
         if v is not None and v <= 0:
-            raise param_error(f"{name} must be > 0, got {v}")
+            raise PromethiumError.invalid(f"{name} must be > 0, got {v}")
     if vmin is not None and vmax is not None and vmin >= vmax:
-        raise param_error(f"velocity_min ({vmin}) must be below velocity_max ({vmax})")
+        raise PromethiumError.invalid(f"velocity_min ({vmin}) must be below velocity_max ({vmax})")
     taper = _finite(taper, "taper")
     if not 0 <= taper < 1:
-        raise param_error(f"taper must be in [0, 1), got {taper}")
+        raise PromethiumError.invalid(f"taper must be in [0, 1), got {taper}")
     if amp.sizes[dim] < 2:
-        raise param_error(f"an FK filter needs at least 2 traces along {dim!r}")
+        raise PromethiumError.invalid(f"an FK filter needs at least 2 traces along {dim!r}")
     dt_s = sample_interval_ms(ds) / 1000.0
     core = (dim, TIME)
     out = apply_over(
@@ -335,14 +337,14 @@ def agc(ds: Survey, window_ms: float, floor: float = 1e-4) -> Survey:
     n = amp.sizes[TIME]
     n_win = round(window / dt_ms) if window > 0 else 0
     if n_win < 3 or window > n * dt_ms:
-        raise param_error(
+        raise PromethiumError.invalid(
             f"window_ms={window_ms} does not fit: it must span at least 3 samples and at "
             "most the trace",
             hint=f"use {3 * dt_ms:g} ms <= window_ms <= {n * dt_ms:g} ms",
         )
     floor = _finite(floor, "floor")
     if not 0 < floor < 1:
-        raise param_error(f"floor must be in (0, 1), got {floor}")
+        raise PromethiumError.invalid(f"floor must be in (0, 1), got {floor}")
     n_win += 1 - n_win % 2  # odd, centred
     out = apply_along_time(amp, _agc_kernel, kwargs={"n_win": n_win,
                                                       "floor": floor})
@@ -355,7 +357,7 @@ def agc(ds: Survey, window_ms: float, floor: float = 1e-4) -> Survey:
 def _offsets(amp: xr.DataArray, offset_dim: str | None) -> xr.DataArray:
     name = offset_dim or "offset"
     if name not in amp.coords:
-        raise param_error(
+        raise PromethiumError.invalid(
             f"no offset coordinate {name!r} for a velocity mute",
             hint="pass offset_dim= naming a trace dim or coordinate holding offsets in m"
             if offset_dim is None else
@@ -363,9 +365,9 @@ def _offsets(amp: xr.DataArray, offset_dim: str | None) -> xr.DataArray:
         )
     off = amp.coords[name]
     if TIME in off.dims or any(d not in amp.dims for d in off.dims):
-        raise param_error(f"coordinate {name!r} is not over the trace dims")
+        raise PromethiumError.invalid(f"coordinate {name!r} is not over the trace dims")
     if off.dtype.kind not in "iuf":
-        raise param_error(f"coordinate {name!r} is not numeric")
+        raise PromethiumError.invalid(f"coordinate {name!r} is not numeric")
     return abs(off.astype(np.float64).fillna(0.0)).reset_coords(drop=True)
 
 
@@ -406,11 +408,11 @@ def mute(
     amp, mask = split(ds)
     dt_ms = sample_interval_ms(ds)
     if time_ms is None and velocity is None:
-        raise param_error("give time_ms, velocity or both for a mute")
+        raise PromethiumError.invalid("give time_ms, velocity or both for a mute")
     t0 = 0.0 if time_ms is None else _finite(time_ms, "time_ms")
     taper = _finite(taper_ms, "taper_ms")
     if taper < 0:
-        raise param_error(f"taper_ms must be >= 0, got {taper_ms}")
+        raise PromethiumError.invalid(f"taper_ms must be >= 0, got {taper_ms}")
     if TIME in amp.coords:
         t = amp[TIME].astype(np.float64).reset_coords(drop=True)
     else:
@@ -418,7 +420,7 @@ def mute(
     if velocity is not None:
         v = _finite(velocity, "velocity")
         if v <= 0:
-            raise param_error(f"velocity must be > 0, got {velocity}")
+            raise PromethiumError.invalid(f"velocity must be > 0, got {velocity}")
         t_mute = t0 + 1000.0 * _offsets(amp, offset_dim) / v
     else:
         t_mute = xr.DataArray(t0)

@@ -23,12 +23,7 @@ import xarray as xr
 from scipy import ndimage
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.signal._apply import (
-    TIME,
-    apply_overlap,
-    as_amplitude,
-    param_error,
-)
+from promethium_lab.signal._apply import TIME, apply_overlap, as_amplitude
 from promethium_lab.signal.decimate import decimate
 
 __all__ = ["blind_estimate", "metrics", "psnr", "snr", "snr_missing", "ssim"]
@@ -53,8 +48,9 @@ def _prepare(estimate: ArrayLike, reference: ArrayLike
     if set(est.dims) == set(ref.dims):
         est = est.transpose(*ref.dims)
     if est.shape != ref.shape:
-        raise param_error(f"estimate shape {dict(zip(est.dims, est.shape))} differs from "
-                          f"reference shape {dict(zip(ref.dims, ref.shape))}")
+        raise PromethiumError.invalid(
+            f"estimate shape {dict(zip(est.dims, est.shape))} differs from "
+            f"reference shape {dict(zip(ref.dims, ref.shape))}")
     dims = ref.dims
     r = xr.DataArray(ref.data, dims=dims).astype(np.float64)
     e = xr.DataArray(est.data, dims=dims).astype(np.float64)
@@ -68,16 +64,16 @@ def _as_mask(mask: Any, ref: xr.DataArray, name: str = "mask") -> xr.DataArray:
     """A boolean DataArray over (some of) ``ref``'s dims from a survey, DataArray or array."""
     if isinstance(mask, xr.Dataset):
         if "trace_mask" not in mask:
-            raise param_error(f"{name}: the dataset has no trace_mask")
+            raise PromethiumError.invalid(f"{name}: the dataset has no trace_mask")
         mask = mask["trace_mask"]
     if isinstance(mask, xr.DataArray) and set(mask.dims) <= set(ref.dims):
         return xr.DataArray(np.asarray(mask.values, dtype=bool), dims=mask.dims)
     arr = np.asarray(mask.values if isinstance(mask, xr.DataArray) else mask)
     if arr.dtype.kind not in "biu":
-        raise param_error(f"{name} must be boolean, got dtype {arr.dtype}")
+        raise PromethiumError.invalid(f"{name} must be boolean, got dtype {arr.dtype}")
     if arr.shape != ref.shape[: arr.ndim]:
-        raise param_error(f"{name} shape {arr.shape} does not match the leading dims "
-                          f"{dict(zip(ref.dims, ref.shape))}")
+        raise PromethiumError.invalid(f"{name} shape {arr.shape} does not match the leading dims "
+                                      f"{dict(zip(ref.dims, ref.shape))}")
     return xr.DataArray(arr.astype(bool), dims=ref.dims[: arr.ndim])
 
 
@@ -97,8 +93,8 @@ def _sums(e: xr.DataArray, r: xr.DataArray, select: xr.DataArray | None,
     count = xr.ones_like(r)
     if select is not None:
         if not bool(select.any()):
-            raise param_error("no traces selected for the metric",
-                              hint="the mask selects no trace")
+            raise PromethiumError.invalid("no traces selected for the metric",
+                                          hint="the mask selects no trace")
         diff2, sig2, count = (x.where(select, 0.0) for x in (diff2, sig2, count))
     parts = {"signal": sig2.sum(), "error": diff2.sum(), "count": count.sum()}
     if peak:
@@ -155,7 +151,8 @@ def snr_missing(estimate: ArrayLike, reference: ArrayLike, mask: ArrayLike) -> f
     e, r, live = _prepare(estimate, reference)
     missing = ~_as_mask(mask, r, "mask")
     if not bool(missing.any()):
-        raise param_error("the mask marks no missing trace", hint="snr() scores all traces")
+        raise PromethiumError.invalid("the mask marks no missing trace",
+                                      hint="snr() scores all traces")
     s = _sums(e, r, _and(live, missing))
     return _db(s["signal"], s["error"])
 
@@ -184,7 +181,7 @@ def psnr(estimate: ArrayLike, reference: ArrayLike, data_range: float | None = N
     else:
         peak = float(data_range)
         if not np.isfinite(peak) or peak <= 0:
-            raise param_error(f"data_range must be > 0, got {data_range}")
+            raise PromethiumError.invalid(f"data_range must be > 0, got {data_range}")
     mse = s["error"] / max(s["count"], 1.0)
     return _db(peak * peak, mse)
 
@@ -211,16 +208,16 @@ def ssim(estimate: ArrayLike, reference: ArrayLike, data_range: float | None = N
     """
     e, r, live = _prepare(estimate, reference)
     if r.ndim < 2:
-        raise param_error("SSIM needs at least 2-D data (trace dim, time)")
+        raise PromethiumError.invalid("SSIM needs at least 2-D data (trace dim, time)")
     if live is not None:
         e, r = e.where(live, 0.0), r.where(live, 0.0)
     sigma, truncate = float(sigma), float(truncate)
     if not sigma > 0 or not truncate > 0:
-        raise param_error("sigma and truncate must be > 0")
+        raise PromethiumError.invalid("sigma and truncate must be > 0")
     radius = int(truncate * sigma + 0.5)
     axes = r.dims[-2:]
     if min(r.sizes[d] for d in axes) <= 2 * radius:
-        raise param_error(
+        raise PromethiumError.invalid(
             f"sections of {dict((d, r.sizes[d]) for d in axes)} are too small for the "
             f"{2 * radius + 1}-sample SSIM window", hint="use a smaller sigma")
     if data_range is None:
@@ -229,7 +226,7 @@ def ssim(estimate: ArrayLike, reference: ArrayLike, data_range: float | None = N
     else:
         span = float(data_range)
         if not np.isfinite(span) or span <= 0:
-            raise param_error(f"data_range must be > 0, got {data_range}")
+            raise PromethiumError.invalid(f"data_range must be > 0, got {data_range}")
     span = span if span > 0 else 1.0
     c1, c2 = (k1 * span) ** 2, (k2 * span) ** 2
     sig = (0.0,) * (r.ndim - 2) + (sigma, sigma)
@@ -326,12 +323,12 @@ def blind_estimate(
         ``snr_db``, ``psnr_db``, ``n_hidden``, ``fraction``, ``seed``, ``pattern``.
     """
     if not callable(reconstruct_fn):
-        raise param_error("reconstruct_fn must be callable")
+        raise PromethiumError.invalid("reconstruct_fn must be callable")
     held = decimate(ds, pattern, fraction, seed=seed)  # type: ignore[arg-type]
     result = reconstruct_fn(held)
     if not isinstance(result, (xr.Dataset, xr.DataArray)):
-        raise param_error(f"reconstruct_fn returned {type(result).__name__}, "
-                          "not an xarray Dataset or DataArray")
+        raise PromethiumError.invalid(f"reconstruct_fn returned {type(result).__name__}, "
+                                      "not an xarray Dataset or DataArray")
     return {
         "snr_db": snr_missing(result, ds, held["trace_mask"]),
         "psnr_db": psnr(result, ds, mask=~held["trace_mask"].astype(bool)),

@@ -6,11 +6,11 @@ import numpy as np
 import xarray as xr
 from scipy import fft as sfft
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.signal._apply import (
     TIME,
     Survey,
     is_dask,
-    param_error,
     sample_interval_ms,
     split,
     trace_dims,
@@ -75,7 +75,7 @@ def amplitude_spectrum(ds: Survey, db: bool = False) -> xr.DataArray:
         live = mask.reset_coords(drop=True)
         n_live = int(np.asarray(live.sum().values))
         if n_live == 0:
-            raise param_error("the survey has no live traces", hint="check trace_mask")
+            raise PromethiumError.invalid("the survey has no live traces", hint="check trace_mask")
         mean = spec.where(live, 0.0).sum(dims) / n_live
     mean = mean.assign_coords(frequency=("frequency", freqs, {"units": "Hz",
                                                             "long_name": "Frequency"}))
@@ -190,7 +190,7 @@ def stransform(
     amp, _ = split(trace)
     squeezed = amp.squeeze()
     if squeezed.dims != (TIME,):
-        raise param_error(
+        raise PromethiumError.invalid(
             f"stransform takes one trace; got dims {dict(amp.sizes)}",
             hint="select a trace first, e.g. ds.amplitude.isel(trace=10)",
         )
@@ -198,14 +198,15 @@ def stransform(
     h = np.asarray(squeezed.values, dtype=np.float64)
     n = h.size
     if n < 4:
-        raise param_error("stransform needs at least 4 samples")
+        raise PromethiumError.invalid("stransform needs at least 4 samples")
     df = 1000.0 / (n * dt_ms)
     nyq = 500.0 / dt_ms
     lo = 0.0 if fmin_hz is None else float(fmin_hz)
     hi = nyq if fmax_hz is None else float(fmax_hz)
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi <= nyq):
-        raise param_error(f"need 0 <= fmin_hz <= fmax_hz <= Nyquist; got {fmin_hz}, {fmax_hz}",
-                          hint=f"the Nyquist frequency is {nyq:g} Hz")
+        raise PromethiumError.invalid(
+            f"need 0 <= fmin_hz <= fmax_hz <= Nyquist; got {fmin_hz}, {fmax_hz}",
+            hint=f"the Nyquist frequency is {nyq:g} Hz")
     voices = np.arange(int(np.ceil(lo / df - 1e-9)), int(np.floor(hi / df + 1e-9)) + 1)
     voices = voices[voices <= n // 2]
     spec = sfft.fft(h)

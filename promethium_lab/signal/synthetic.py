@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from promethium_lab.signal._apply import param_error
+from promethium_lab.core.errors import PromethiumError
+from promethium_lab.io.templates import geometry_from_dims
 
 __all__ = [
     "DEFAULT_CUBE_EVENTS",
@@ -49,7 +50,7 @@ def ricker(t_ms: np.ndarray | float, freq_hz: float) -> np.ndarray:
     *Geophysics* 18(1). Zero-phase, peak 1 at ``t = 0``, peak frequency ``freq_hz``.
     """
     if not freq_hz > 0:
-        raise param_error(f"freq_hz must be > 0, got {freq_hz}")
+        raise PromethiumError.invalid(f"freq_hz must be > 0, got {freq_hz}")
     arg = (np.pi * freq_hz * np.asarray(t_ms, dtype=np.float64) / 1000.0) ** 2
     return (1.0 - 2.0 * arg) * np.exp(-arg)
 
@@ -57,9 +58,9 @@ def ricker(t_ms: np.ndarray | float, freq_hz: float) -> np.ndarray:
 def _check_grid(n_samples: int, dt_ms: float, **n_traces: int) -> None:
     for name, n in {"n_samples": n_samples, **n_traces}.items():
         if int(n) != n or n < 1:
-            raise param_error(f"{name} must be a positive integer, got {n}")
+            raise PromethiumError.invalid(f"{name} must be a positive integer, got {n}")
     if not dt_ms > 0:
-        raise param_error(f"dt_ms must be > 0, got {dt_ms}")
+        raise PromethiumError.invalid(f"dt_ms must be > 0, got {dt_ms}")
 
 
 def _time_coord(n_samples: int, dt_ms: float, t0_ms: float) -> xr.Variable:
@@ -69,7 +70,7 @@ def _time_coord(n_samples: int, dt_ms: float, t0_ms: float) -> xr.Variable:
 
 def _add_noise(data: np.ndarray, noise: float, seed: int) -> np.ndarray:
     if noise < 0:
-        raise param_error(f"noise must be >= 0, got {noise}")
+        raise PromethiumError.invalid(f"noise must be >= 0, got {noise}")
     if noise > 0:
         rms = float(np.sqrt(np.mean(data**2))) or 1.0
         rng = np.random.default_rng(seed)
@@ -110,28 +111,28 @@ def make_survey(
     if dims is None:
         defaults = {2: ("trace", "time"), 3: ("inline", "crossline", "time")}
         if amp.ndim not in defaults:
-            raise param_error(f"cannot guess dims of a {amp.ndim}-D array", hint="pass dims=")
+            raise PromethiumError.invalid(f"cannot guess dims of a {amp.ndim}-D array",
+                                          hint="pass dims=")
         dims = defaults[amp.ndim]
     dims = tuple(str(d) for d in dims)
     if len(dims) != amp.ndim or dims[-1] != "time":
-        raise param_error(f"dims {dims} do not fit an array of shape {amp.shape}",
-                          hint="one name per axis, 'time' last")
+        raise PromethiumError.invalid(f"dims {dims} do not fit an array of shape {amp.shape}",
+                                      hint="one name per axis, 'time' last")
     if amp.ndim < 2:
-        raise param_error("a survey needs at least one trace dim besides time")
+        raise PromethiumError.invalid("a survey needs at least one trace dim besides time")
     _check_grid(amp.shape[-1], dt_ms)
     live = np.ones(amp.shape[:-1], dtype=bool) if mask is None else np.asarray(mask, bool)
     if live.shape != amp.shape[:-1]:
-        raise param_error(f"mask shape {live.shape} is not the trace grid {amp.shape[:-1]}")
+        raise PromethiumError.invalid(
+            f"mask shape {live.shape} is not the trace grid {amp.shape[:-1]}")
     amp = np.where(live[..., None], amp, np.float32(0)).astype(np.float32)
     all_coords: dict[str, Any] = {
         d: xr.Variable((d,), np.arange(n, dtype=np.int64)) for d, n in zip(dims[:-1], amp.shape)
     }
     all_coords["time"] = _time_coord(amp.shape[-1], float(dt_ms), float(t0_ms))
     all_coords.update(coords or {})
-    geometry = {("trace",): "irregular", ("inline", "crossline"): "poststack3d",
-                ("cdp",): "poststack2d", ("shot_point", "channel"): "shot",
-                ("cdp", "offset"): "cdp_offset"}.get(dims[:-1], "unknown")
-    ds_attrs = {"geometry": geometry, "sample_interval_us": float(dt_ms) * 1000.0}
+    ds_attrs = {"geometry": geometry_from_dims(dims[:-1]),
+                "sample_interval_us": float(dt_ms) * 1000.0}
     ds_attrs.update(attrs or {})
     return xr.Dataset(
         {
@@ -188,7 +189,7 @@ def synthetic_section(
     """
     _check_grid(n_samples, dt_ms, n_traces=n_traces)
     if not dx > 0:
-        raise param_error(f"dx must be > 0, got {dx}")
+        raise PromethiumError.invalid(f"dx must be > 0, got {dx}")
     x = dx * np.arange(n_traces, dtype=np.float64)
     t = t0_ms + dt_ms * np.arange(n_samples, dtype=np.float64)
     data = np.zeros((n_traces, n_samples))
@@ -203,16 +204,17 @@ def synthetic_section(
             else:
                 v = float(ev.get("velocity", np.inf))
                 if v == 0:
-                    raise param_error("a linear event's velocity must not be 0")
+                    raise PromethiumError.invalid("a linear event's velocity must not be 0")
                 slope = 1000.0 / v
             t_ev = t_ev0 + slope * (x - x0)
         elif kind == "hyperbolic":
             v = float(ev.get("velocity", 0.0))
             if not v > 0:
-                raise param_error(f"a hyperbolic event needs velocity > 0, got {v}")
+                raise PromethiumError.invalid(f"a hyperbolic event needs velocity > 0, got {v}")
             t_ev = np.sqrt(t_ev0**2 + (1000.0 * (x - x0) / v) ** 2)
         else:
-            raise param_error(f"unknown event kind {kind!r}", hint="'linear' or 'hyperbolic'")
+            raise PromethiumError.invalid(f"unknown event kind {kind!r}",
+                                          hint="'linear' or 'hyperbolic'")
         data += amp * ricker(t[None, :] - t_ev[:, None], wavelet_hz)
     data = _add_noise(data, noise, seed)
     return make_survey(

@@ -21,10 +21,10 @@ from _seismic_helpers import DATA, cli_command, cli_env, make_ieee_segy, mdio_st
 from promethium_lab.core.context import TaskContext
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.blocks import aligned_step, tile
+from promethium_lab.io.formats import partial_path
 from promethium_lab.io.segy import open_segy
 from promethium_lab.io.store import (
     JOURNAL,
-    PARTIAL_SUFFIX,
     is_complete_store,
     open_store,
 )
@@ -60,7 +60,7 @@ def test_ingest_then_open_store_round_trip(name, tmp_path):
     assert store == tmp_path / "s.zarr"
     assert is_complete_store(store)
     assert not (store / JOURNAL).exists()
-    assert not (tmp_path / f"s.zarr{PARTIAL_SUFFIX}").exists()
+    assert not partial_path(tmp_path / "s.zarr").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
     ds = open_store(store)
     assert_same_survey(ds, source)
@@ -138,7 +138,7 @@ def _read_journal(partial: Path) -> list[int]:
 def test_kill_9_mid_ingest_then_resume(big_segy, tmp_path):
     source, grid = big_segy
     store = tmp_path / "big.zarr"
-    partial = tmp_path / f"big.zarr{PARTIAL_SUFFIX}"
+    partial = partial_path(tmp_path / "big.zarr")
     env = cli_env(**KILL_ENV)
     cmd = cli_command("ingest", source, store, *KILL_ARGS)
 
@@ -218,7 +218,7 @@ def test_a_changed_source_is_ingested_again_not_resumed(tmp_path):
     source = tmp_path / name
     shutil.copy(DATA / name, source)
     store = tmp_path / "v.zarr"
-    partial = tmp_path / f"v.zarr{PARTIAL_SUFFIX}"
+    partial = partial_path(tmp_path / "v.zarr")
     kwargs = dict(chunks=(1, 8, 600), access_patterns=(), workers=1, block_mb=0.01, progress=False)
     with pytest.raises(PromethiumError) as exc_info:
         ingest(source, store, context=_cancel_after(40), **kwargs)
@@ -242,7 +242,7 @@ def test_touching_the_source_redoes_the_ingest(tmp_path):
     source = tmp_path / name
     shutil.copy(DATA / name, source)
     store = tmp_path / "v.zarr"
-    partial = tmp_path / f"v.zarr{PARTIAL_SUFFIX}"
+    partial = partial_path(tmp_path / "v.zarr")
     kwargs = dict(chunks=(1, 8, 600), access_patterns=(), workers=1, block_mb=0.01, progress=False)
     with pytest.raises(PromethiumError):
         ingest(source, store, context=_cancel_after(20), **kwargs)
@@ -267,7 +267,7 @@ def test_resume_with_another_block_size_writes_every_block(tmp_path):
         ingest(DATA / name, store, block_mb=0.01, context=_cancel_after(55), **common)
     # 55 of the 60 blocks of 1 x 8 traces are done; at 0.1 MB the blocks are 1 x 32 traces,
     # numbered 0..15, most of which the old journal lists as done
-    assert len(_read_journal(tmp_path / f"v.zarr{PARTIAL_SUFFIX}")) >= 50
+    assert len(_read_journal(partial_path(tmp_path / "v.zarr"))) >= 50
     ds = open_store(ingest(DATA / name, store, block_mb=0.1, **common))
     assert np.array_equal(ds["amplitude"].values, open_segy(DATA / name)["amplitude"].values)
 

@@ -38,12 +38,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.core.serialize import json_safe
 from promethium_lab.signal.reconstruct.interp import linear, nearest, sinc
 from promethium_lab.signal.reconstruct.mssa import mssa
 from promethium_lab.signal.reconstruct.pocs import pocs
 from promethium_lab.signal.reconstruct.pwd import pwd
-from promethium_lab.signal.reconstruct.windows import param_error, survey_arrays
+from promethium_lab.signal.reconstruct.windows import survey_arrays
 
 __all__ = ["AUTO_CANDIDATES", "METHODS", "describe_mask", "reconstruct"]
 
@@ -294,8 +295,8 @@ def reconstruct(ds: xr.Dataset, method: str = "auto", **params: Any) -> xr.Datas
         with no live trace.
     """
     if not isinstance(method, str) or (method != "auto" and method not in METHODS):
-        raise param_error(f"unknown reconstruction method {method!r}",
-                          hint=f"one of {['auto', *METHODS]}")
+        raise PromethiumError.invalid(f"unknown reconstruction method {method!r}",
+                                      hint=f"one of {['auto', *METHODS]}")
     if method != "auto":
         _check_params(method, params)
         return METHODS[method](ds, **params)
@@ -304,8 +305,8 @@ def reconstruct(ds: xr.Dataset, method: str = "auto", **params: Any) -> xr.Datas
     seed = params.pop("seed", 0)
     unknown = [c for c in candidates if c not in METHODS]
     if not candidates or unknown:
-        raise param_error(f"unknown auto candidates {unknown or candidates!r}",
-                          hint=f"choose among {list(METHODS)}")
+        raise PromethiumError.invalid(f"unknown auto candidates {unknown or candidates!r}",
+                                      hint=f"choose among {list(METHODS)}")
     arrays = survey_arrays(ds)
     info = describe_mask(arrays.mask)
     if info["pattern"] == "complete":
@@ -351,8 +352,8 @@ def _check_params(method: str, params: Mapping[str, Any]) -> None:
     try:
         inspect.signature(fn).bind(None, **args)
     except TypeError as exc:
-        raise param_error(f"bad parameters for method {method!r}: {exc}",
-                          hint=f"see help(promethium_lab.signal.reconstruct.{method})"
-                          ) from exc
+        raise PromethiumError.invalid(f"bad parameters for method {method!r}: {exc}",
+                                      hint=f"see help(promethium_lab.signal.reconstruct.{method})"
+                                      ) from exc
 
 

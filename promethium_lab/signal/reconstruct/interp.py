@@ -24,7 +24,8 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from promethium_lab.signal.reconstruct.windows import finish, param_error, survey_arrays
+from promethium_lab.core.errors import PromethiumError
+from promethium_lab.signal.reconstruct.windows import finish, survey_arrays
 
 __all__ = ["linear", "linear_fill", "nearest", "nearest_fill", "sinc", "sinc_fill"]
 
@@ -179,5 +180,5 @@ def sinc(ds: xr.Dataset, lobes: int = 3) -> xr.Dataset:
         The filled survey, ``attrs["reconstruction"]["method"] == "sinc"``.
     """
     if isinstance(lobes, bool) or not isinstance(lobes, (int, np.integer)) or not 1 <= lobes <= 8:
-        raise param_error(f"lobes must be an integer from 1 to 8, got {lobes!r}")
+        raise PromethiumError.invalid(f"lobes must be an integer from 1 to 8, got {lobes!r}")
     return _run(ds, "sinc", sinc_fill, {"lobes": int(lobes)})

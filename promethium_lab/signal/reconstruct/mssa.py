@@ -38,13 +38,13 @@ import scipy.fft as sfft
 import scipy.sparse as sp
 import xarray as xr
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.signal.reconstruct.windows import (
     WINDOW_DEFAULTS,
     BlockGrid,
     WindowSpec,
     apply_windowed,
     finish,
-    param_error,
     resolve_windows,
     survey_arrays,
     survey_shape,
@@ -328,30 +328,30 @@ def mssa(
     started = time.perf_counter()
     arrays = survey_arrays(ds)
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise param_error(f"rank must be an integer >= 1, got {rank!r}",
-                          hint="about the number of dipping events in a window")
+        raise PromethiumError.invalid(f"rank must be an integer >= 1, got {rank!r}",
+                                      hint="about the number of dipping events in a window")
     if n_iter is None:
         n_iter = 40
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
-        raise param_error(f"n_iter must be an integer >= 1, got {n_iter!r}")
+        raise PromethiumError.invalid(f"n_iter must be an integer >= 1, got {n_iter!r}")
     if damping is not None and not (np.isfinite(damping) and damping > 0):
-        raise param_error(f"damping must be > 0 (or None), got {damping!r}")
+        raise PromethiumError.invalid(f"damping must be > 0 (or None), got {damping!r}")
     a_pair = (float(alpha), float(alpha)) if np.isscalar(alpha) else tuple(map(float, alpha))
     if len(a_pair) != 2 or not all(0.0 < a <= 1.0 for a in a_pair):
-        raise param_error(f"alpha must be in (0, 1] (or a pair of such), got {alpha!r}")
+        raise PromethiumError.invalid(f"alpha must be in (0, 1] (or a pair of such), got {alpha!r}")
     if not (np.isfinite(ramp) and 0.0 <= ramp <= 1.0):
-        raise param_error(f"ramp must be in [0, 1], got {ramp!r}")
+        raise PromethiumError.invalid(f"ramp must be in [0, 1], got {ramp!r}")
     nyquist = 500.0 / arrays.dt_ms
     band = None
     if freq_band is not None:
         try:
             lo, hi = (float(v) for v in freq_band)
         except (TypeError, ValueError) as exc:
-            raise param_error(f"freq_band must be (f_min, f_max) in Hz, got {freq_band!r}"
-                              ) from exc
+            raise PromethiumError.invalid(
+                f"freq_band must be (f_min, f_max) in Hz, got {freq_band!r}") from exc
         if not (0.0 <= lo < hi):
-            raise param_error(f"freq_band needs 0 <= f_min < f_max, got {freq_band!r}",
-                              hint=f"the Nyquist frequency is {nyquist:g} Hz")
+            raise PromethiumError.invalid(f"freq_band needs 0 <= f_min < f_max, got {freq_band!r}",
+                                          hint=f"the Nyquist frequency is {nyquist:g} Hz")
         band = (lo, hi)
     ntr = len(arrays.trace_dims)
     sizes, overlaps = resolve_windows(survey_shape(arrays.shape, grid), arrays.dims, window,

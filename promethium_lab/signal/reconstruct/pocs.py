@@ -23,13 +23,13 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.signal.reconstruct.windows import (
     WINDOW_DEFAULTS,
     BlockGrid,
     WindowSpec,
     apply_windowed,
     finish,
-    param_error,
     resolve_windows,
     survey_arrays,
     survey_shape,
@@ -149,16 +149,17 @@ def pocs(
     started = time.perf_counter()
     arrays = survey_arrays(ds)
     if schedule not in SCHEDULES:
-        raise param_error(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        raise PromethiumError.invalid(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
-        raise param_error(f"n_iter must be an integer >= 1, got {n_iter!r}")
+        raise PromethiumError.invalid(f"n_iter must be an integer >= 1, got {n_iter!r}")
     p_max, p_min = float(p_max), float(p_min)
     if not (0.0 < p_min < p_max <= 1.0):
-        raise param_error(f"need 0 < p_min < p_max <= 1, got p_min={p_min}, p_max={p_max}",
-                          hint="thresholds are fractions of the largest FK amplitude, "
-                               "e.g. p_max=0.99, p_min=0.001")
+        raise PromethiumError.invalid(
+            f"need 0 < p_min < p_max <= 1, got p_min={p_min}, p_max={p_max}",
+            hint="thresholds are fractions of the largest FK amplitude, "
+                 "e.g. p_max=0.99, p_min=0.001")
     if not (np.isfinite(pad) and pad >= 1.0):
-        raise param_error(f"pad must be >= 1, got {pad!r}")
+        raise PromethiumError.invalid(f"pad must be >= 1, got {pad!r}")
     ntr = len(arrays.trace_dims)
     sizes, overlaps = resolve_windows(survey_shape(arrays.shape, grid), arrays.dims, window,
                                       overlap, WINDOW_DEFAULTS["pocs"][ntr])

@@ -37,13 +37,13 @@ import scipy.sparse.linalg as spla
 import xarray as xr
 from scipy.ndimage import uniform_filter1d
 
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.signal.reconstruct.windows import (
     WINDOW_DEFAULTS,
     BlockGrid,
     WindowSpec,
     apply_windowed,
     finish,
-    param_error,
     resolve_windows,
     survey_arrays,
     survey_shape,
@@ -460,22 +460,23 @@ def pwd(
     if order is None:
         order = 2 if ntr == 1 else 1
     if isinstance(order, bool) or order not in ORDERS:
-        raise param_error(f"order must be one of {ORDERS}, got {order!r}",
-                          hint="filter length 2 * order + 1; higher orders follow steeper dips")
+        raise PromethiumError.invalid(
+            f"order must be one of {ORDERS}, got {order!r}",
+            hint="filter length 2 * order + 1; higher orders follow steeper dips")
     if rect is None:
         rect = default_rect(ntr)
     try:
         rect = tuple(float(r) for r in rect)
     except (TypeError, ValueError) as exc:
-        raise param_error(f"rect must be a sequence of radii, got {rect!r}") from exc
+        raise PromethiumError.invalid(f"rect must be a sequence of radii, got {rect!r}") from exc
     if len(rect) != ntr + 1 or any(not np.isfinite(r) or r < 0 for r in rect):
-        raise param_error(f"rect must hold {ntr + 1} non-negative radii "
-                          f"(trace dims then time), got {rect}")
+        raise PromethiumError.invalid(f"rect must hold {ntr + 1} non-negative radii "
+                                      f"(trace dims then time), got {rect}")
     for name, v, lo in (("n_iter", n_iter, 1), ("gmax", gmax, 1), ("n_outer", n_outer, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise param_error(f"{name} must be an integer >= {lo}, got {v!r}")
+            raise PromethiumError.invalid(f"{name} must be an integer >= {lo}, got {v!r}")
     if not (np.isfinite(eps) and eps >= 0):
-        raise param_error(f"eps must be >= 0, got {eps!r}")
+        raise PromethiumError.invalid(f"eps must be >= 0, got {eps!r}")
     sizes, overlaps = resolve_windows(survey_shape(arrays.shape, grid), arrays.dims, window,
                                       overlap, WINDOW_DEFAULTS["pwd"][ntr])
     params: dict[str, Any] = dict(order=order, rect=rect, n_iter=n_iter, gmax=gmax,

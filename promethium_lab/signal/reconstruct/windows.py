@@ -42,7 +42,6 @@ __all__ = [
     "apply_windowed",
     "block_extent",
     "finish",
-    "param_error",
     "resolve_windows",
     "survey_arrays",
     "survey_shape",
@@ -66,12 +65,6 @@ WINDOW_DEFAULTS: dict[str, dict[int, list[int | None]]] = {
     "mssa": {1: [48, 128], 2: [32, 32, 128]},
     "pwd": {1: [64, None], 2: [32, 32, None]},
 }
-
-
-def param_error(message: str, hint: str = "") -> PromethiumError:
-    """An ``INVALID_PARAMETER`` error (kept for older callers: use
-    :meth:`PromethiumError.invalid`)."""
-    return PromethiumError.invalid(message, hint)
 
 
 @dataclass

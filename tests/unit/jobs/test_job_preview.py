@@ -29,6 +29,20 @@ def test_downsample_cuts_to_a_section_and_decimates():
     np.testing.assert_array_equal(small.values, da.values[2, ::3, ::3])
 
 
+
+def test_downsample_is_the_blocks_middle_section():
+    from promethium_lab.io.blocks import middle_section
+
+    da = cube()
+    xr.testing.assert_identical(downsample(da), middle_section(da, MAX_PREVIEW_SIZE))
+    # a Dataset without amplitude is cut along its widest variable
+    ds = xr.Dataset({"vel": da.rename("vel"),
+                     "mask": (("inline", "crossline"), np.ones((5, 1500), bool))})
+    small = downsample(ds)
+    assert "amplitude" not in small and small["vel"].dims == ("crossline", "time")
+    np.testing.assert_array_equal(small["vel"].values, da.values[2, ::3, ::3])
+    np.testing.assert_array_equal(small["mask"].values, np.ones(500, bool))
+
 def test_preview_round_trip_and_atomic_replace(tmp_path):
     da = cube()
     first = write_preview(da, tmp_path, "job1")

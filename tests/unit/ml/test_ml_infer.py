@@ -172,6 +172,24 @@ def test_blocked_equals_one_pass_and_missing_keeps_live(tiny, holey) -> None:
     assert rec["params"]["mode"] == "missing" and rec["params"]["blend"] == "cosine"
 
 
+def test_blocks_run_through_the_block_engine(tiny, holey, monkeypatch) -> None:
+    """One tiler, one runner: the survey's blocks go through ``io.blocks.run_blocks``
+    (no loop of its own in ``ml``), and the model gets its training mode back."""
+    model = tiny("pinn", patch=(16, 32)).train()
+    runs: list[int] = []
+    real_run = infer_mod.run_blocks
+
+    def spy(work, todo, **kwargs):
+        todo = list(todo)
+        runs.append(len(todo))
+        return real_run(work, todo, **kwargs)
+
+    monkeypatch.setattr(infer_mod, "run_blocks", spy)
+    infer_survey(holey, model, mode="denoise", block_mb=0.01)
+    assert runs == [len(infer_mod.tile((80,), infer_mod.budget_step((80,), 200, 0.01)))]
+    assert runs[0] > 1 and model.training
+
+
 def test_2d_model_on_a_cube_runs_section_by_section(tiny, cube) -> None:
     ds = decimate(cube, "random", 0.3, seed=2)
     model = tiny("unet", patch=(16, 32))
