@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     # execution
     CANCELED = "PL-JOB-001"
     RUNNER_LOST = "PL-JOB-002"
+    JOB_NOT_FOUND = "PL-JOB-003"
     #: an unexpected exception (a bug) recorded in a job; the CLI prints its own as one
     #: line starting ``PL-INTERNAL`` (no code) and exits with status 3
     INTERNAL = "PL-INT-001"

@@ -31,6 +31,7 @@ from promethium_lab.core.progress import Progress, ProgressCallback
 from promethium_lab.core.serialize import json_safe
 from promethium_lab.io.blocks import aligned_step, run_blocks, tile
 from promethium_lab.io.formats import is_partial, partial_path
+from promethium_lab.io.overview import write_overview
 from promethium_lab.io.templates import geometry_from_mdio_name, get_template
 
 __all__ = [
@@ -308,6 +309,7 @@ def write_store(
             f"writing {final} was canceled; {partial} holds the finished blocks",
             hint="run the same call again to resume, or delete the .partial folder",
         )
+    write_overview(partial)  # overview pyramid + clip percentiles, read by the views
     _finish(partial, final, ds, overwrite)
     return final
 

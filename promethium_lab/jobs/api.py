@@ -296,7 +296,7 @@ def _submit_detached(st: JobStore, kind: str, target: str, params: dict[str, Any
 def get_job(job_id: str, *, job_store: JobStore | str | os.PathLike | None = None) -> Job:
     """The :class:`Job` of ``job_id`` (the submitting handle when it lives in this process).
 
-    Raises INVALID_PARAMETER when there is no such job.
+    Raises JOB_NOT_FOUND when there is no such job.
     """
     st = job_store if isinstance(job_store, JobStore) else get_store(job_store)
     with _handles_lock:

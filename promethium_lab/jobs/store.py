@@ -327,12 +327,18 @@ class JobStore:
                       f"({', '.join('?' * len(row))})", tuple(row.values()))
         return self.get(job_id)
 
+    def not_found(self, job_id: str) -> PromethiumError:
+        """The ``JOB_NOT_FOUND`` error for ``job_id`` (HTTP 404 in the REST API)."""
+        return PromethiumError(
+            ErrorCode.JOB_NOT_FOUND, f"there is no job {job_id!r} in the job store {self.path}",
+            hint="list the jobs with `promethium-lab jobs list`; a server reads the store of "
+            "its own PROMETHIUM_DATA_DIR")
+
     def get(self, job_id: str) -> JobRecord:
-        """The record of ``job_id``; raises INVALID_PARAMETER when there is none."""
+        """The record of ``job_id``; raises ``JOB_NOT_FOUND`` when there is none."""
         row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
-            raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"there is no job {job_id!r}",
-                                  hint="list the jobs with `promethium-lab jobs list`")
+            raise self.not_found(job_id)
         return self._record(row)
 
     def list(self, *, state: str | JobState | list[str | JobState] | None = None,
@@ -418,8 +424,7 @@ class JobStore:
         with self._write() as c:
             row = c.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
-                raise PromethiumError(ErrorCode.INVALID_PARAMETER, f"there is no job {job_id!r}",
-                                      hint="list the jobs with `promethium-lab jobs list`")
+                raise self.not_found(job_id)
             state = JobState(row[0])
             if state == JobState.QUEUED:
                 err = PromethiumError(ErrorCode.CANCELED, f"job {job_id} was canceled before "

@@ -5,9 +5,17 @@ from __future__ import annotations
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int
 
-from promethium_lab.server.handlers import DatasetsHandler, InfoHandler
+from promethium_lab.server.handlers import (
+    DatasetsHandler,
+    InfoHandler,
+    JobCancelHandler,
+    JobHandler,
+)
 
-__all__ = ["PromethiumServerApp"]
+__all__ = ["JOB_ID", "PromethiumServerApp"]
+
+#: What a job id in a route may look like (the store's ids are 12 hex digits).
+JOB_ID = r"[A-Za-z0-9_.-]{1,64}"
 
 
 class PromethiumServerApp(ExtensionApp):
@@ -18,6 +26,9 @@ class PromethiumServerApp(ExtensionApp):
 
     - ``GET promethium/info``: package version, data directory, Python version.
     - ``GET promethium/datasets?root=<dir>``: Zarr stores and seismic files under ``root``.
+    - ``GET promethium/jobs/<id>``: a job's record (from the user's job store).
+    - ``POST promethium/jobs/<id>/cancel``: ask a job to stop (XSRF-checked like every
+      write; works while the kernel that runs the job is busy).
     """
 
     name = "promethium_lab"
@@ -51,5 +62,7 @@ class PromethiumServerApp(ExtensionApp):
             [
                 (r"/promethium/info/?", InfoHandler),
                 (r"/promethium/datasets/?", DatasetsHandler),
+                (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/cancel/?", JobCancelHandler),
+                (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/?", JobHandler),
             ]
         )

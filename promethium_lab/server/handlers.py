@@ -15,10 +15,17 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.server.datasets import scan_datasets
 
-__all__ = ["DatasetsHandler", "InfoHandler", "PromethiumAPIHandler"]
+__all__ = [
+    "DatasetsHandler",
+    "InfoHandler",
+    "JobCancelHandler",
+    "JobHandler",
+    "PromethiumAPIHandler",
+]
 
 _STATUS: dict[ErrorCode, int] = {
     ErrorCode.PATH_NOT_FOUND: 404,
+    ErrorCode.JOB_NOT_FOUND: 404,
     ErrorCode.INVALID_PARAMETER: 400,
     ErrorCode.BAD_CONFIG: 500,
     ErrorCode.INTERNAL: 500,
@@ -103,3 +110,61 @@ class DatasetsHandler(PromethiumAPIHandler):
             self.send_error_json(err)
             return
         self.finish(json.dumps(result))
+
+
+def _job_record(job_id: str) -> dict[str, Any]:
+    """The JSON record of ``job_id`` from the user's job store (``JOB_NOT_FOUND``, 404, when
+    there is none)."""
+    from promethium_lab.jobs import get_store
+
+    return get_store().get(job_id).to_dict()
+
+
+def _cancel(job_id: str) -> dict[str, Any]:
+    """Ask job ``job_id`` to stop (the store's flag, seen by its runner wherever it runs) and
+    return its record after asking."""
+    from promethium_lab.jobs import cancel_job
+
+    _job_record(job_id)  # 404 for an unknown id
+    cancel_job(job_id)
+    return _job_record(job_id)
+
+
+class _JobRouteHandler(PromethiumAPIHandler):
+    """Base of the job routes: runs a store call off the event loop and answers its JSON
+    (or the error envelope)."""
+
+    auth_resource = "kernels"  # a job is work a kernel (or its cluster) does
+
+    async def answer(self, call: Any, job_id: str) -> None:
+        try:
+            record = await asyncio.to_thread(call, job_id)
+        except PromethiumError as err:
+            self.send_error_json(err)
+            return
+        self.finish(json.dumps(record))
+
+
+class JobHandler(_JobRouteHandler):
+    """``GET promethium/jobs/<id>``: the job's record (``JobRecord`` of openapi.yaml)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        await self.answer(_job_record, job_id)
+
+
+class JobCancelHandler(_JobRouteHandler):
+    """``POST promethium/jobs/<id>/cancel``: ask a job to stop; answers its record.
+
+    Works whatever the kernel that submitted the job is doing: the request only sets the
+    job store's cancel flag, which the job's runner checks between batches (a queued job is
+    canceled at once, a running one is ``stopping`` until its runner stops). Asking again,
+    or asking a finished job, changes nothing and answers its record. Tornado checks XSRF
+    for this POST unless the request carries the server's token.
+    """
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        await self.answer(_cancel, job_id)

@@ -8,6 +8,7 @@ interactive views.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -50,29 +51,24 @@ def select_section(ds: xr.Dataset | xr.DataArray, **selection: int) -> xr.DataAr
 
 
 def rasterize_section(section: xr.DataArray, width: int = 1200, height: int = 800) -> xr.DataArray:
-    """Reduce a section to at most ``width × height`` pixels (Datashader, mean per pixel)."""
+    """Reduce a section to at most ``width × height`` pixels by signed max-abs per pixel
+    block (:func:`promethium_lab.io.overview.block_reduce`): a mean would cancel zero-mean
+    traces. Each pixel is labelled by the first trace and sample of its block."""
+    from promethium_lab.io.overview import block_reduce
+
     if section.ndim != 2:
         raise PromethiumError.invalid(f"a section is 2-D, this has dims {section.dims}",
                                       hint="select a section with select_section() first")
     trace_dim = section.dims[0]
     section = section.load()
-    if section.sizes[trace_dim] <= width and section.sizes["time"] <= height:
+    nx, nt = section.sizes[trace_dim], section.sizes["time"]
+    if nx <= width and nt <= height:
         return section
-    import datashader as dsh
-
-    plain = xr.DataArray(
-        np.asarray(section.values, dtype=np.float64),
-        dims=("x", "y"),
-        coords={"x": np.arange(section.sizes[trace_dim], dtype=float),
-                "y": np.asarray(section["time"].values, dtype=float)},
-    ).transpose("y", "x")
-    canvas = dsh.Canvas(plot_width=min(width, plain.sizes["x"]),
-                        plot_height=min(height, plain.sizes["y"]))
-    img = canvas.raster(plain, agg="mean")
-    labels = np.asarray(section[trace_dim].values)
-    pos = np.clip(np.round(img["x"].values).astype(int), 0, labels.size - 1)
-    return xr.DataArray(img.values.T.astype(np.float32), dims=(trace_dim, "time"),
-                        coords={trace_dim: labels[pos], "time": img["y"].values},
+    fx, ft = math.ceil(nx / width), math.ceil(nt / height)
+    img = block_reduce(np.asarray(section.values, dtype=np.float32), (fx, ft), "maxabs")
+    return xr.DataArray(img, dims=(trace_dim, "time"),
+                        coords={trace_dim: section[trace_dim].values[::fx],
+                                "time": section["time"].values[::ft]},
                         attrs=section.attrs)
 
 

@@ -84,8 +84,8 @@ IMPOSSIBLE: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
                 "--executor", "bogus"), "PL-PARAM-001"),
     (("jobs", "list"), ("--state", "bogus"), "PL-PARAM-001"),
     (("jobs", "list"), ("--limit", "0"), USAGE),
-    (("jobs", "show"), ("no-such-job",), "PL-PARAM-001"),
-    (("jobs", "cancel"), ("no-such-job",), "PL-PARAM-001"),
+    (("jobs", "show"), ("no-such-job",), "PL-JOB-003"),
+    (("jobs", "cancel"), ("no-such-job",), "PL-JOB-003"),
 ]
 def _name(path: tuple[str, ...]) -> str:
     return " ".join(path) or "promethium-lab"

@@ -112,7 +112,7 @@ def test_cancel_from_the_cli_stops_a_job_of_another_process(data, tmp_path):
 def test_typed_errors(data, tmp_path):
     typed_error(run(data, "run", "nope"), ErrorCode.INVALID_PARAMETER.value)
     typed_error(run(data, "run", "ingest", "-p", "nonsense"), ErrorCode.INVALID_PARAMETER.value)
-    typed_error(run(data, "jobs", "show", "nope"), ErrorCode.INVALID_PARAMETER.value)
+    typed_error(run(data, "jobs", "show", "nope"), ErrorCode.JOB_NOT_FOUND.value)
     typed_error(run(data, "jobs", "list", "--state", "bogus"),
                 ErrorCode.INVALID_PARAMETER.value)
     typed_error(run(data, "run", "ingest", "-p", "path=x.sgy", "--executor", "dask",

@@ -157,13 +157,14 @@ async def test_unauthenticated_requests_are_refused(jp_fetch, route):
         assert info.value.code == 403
 
 
-def test_openapi_describes_both_routes():
+def test_openapi_describes_every_route():
     import yaml
 
     spec = yaml.safe_load(
         (Path(promethium_lab.__file__).parent / "server" / "openapi.yaml").read_text()
     )
-    assert set(spec["paths"]) == {"/info", "/datasets"}
+    assert set(spec["paths"]) == {"/info", "/datasets", "/jobs/{job_id}",
+                                  "/jobs/{job_id}/cancel"}
     assert spec["components"]["schemas"]["Error"]["required"] == [
         "code",
         "message",

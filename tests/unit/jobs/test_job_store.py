@@ -47,7 +47,7 @@ def test_create_get_list(store):
     assert store.list(state=["completed", "failed"]) == []
     with pytest.raises(PromethiumError) as err:
         store.get("nope")
-    assert err.value.code == ErrorCode.INVALID_PARAMETER
+    assert err.value.code == ErrorCode.JOB_NOT_FOUND
 
 
 def test_state_changes_are_conditional(store):

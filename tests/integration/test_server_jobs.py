@@ -1,0 +1,214 @@
+"""The job routes of the server extension: ``GET promethium/jobs/<id>`` and
+``POST promethium/jobs/<id>/cancel`` (what the JobMonitor's Cancel button calls)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from promethium_lab.core.errors import ErrorCode
+from promethium_lab.jobs import (
+    JobRecord,
+    JobState,
+    get_store,
+    register_workflow,
+    submit,
+    unregister_workflow,
+)
+from promethium_lab.jobs.models import job_json_schema
+from promethium_lab.jobs.testing import poll, started
+
+REPO = Path(__file__).resolve().parents[2]
+DEADLINE_S = 60  # only a guard against hanging: never a speed assertion
+N_BATCHES = 400
+
+
+@pytest.fixture
+def batches_kind():
+    register_workflow("batches", "promethium_lab.jobs.testing:batches", outputs=("out",),
+                      replace=True)
+    yield "batches"
+    unregister_workflow("batches")
+
+
+async def _fetch(jp_fetch, *parts: str, **kwargs) -> tuple[int, Any]:
+    """``(status, body)`` of a request, refusals included; a JSON body parsed."""
+    try:
+        response = await jp_fetch(*parts, **kwargs)
+    except HTTPClientError as err:
+        response = err.response
+    body = response.body
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        body = json.loads(body)
+    return response.code, body
+
+
+async def _json(jp_fetch, *parts: str, **kwargs) -> dict:
+    status, body = await _fetch(jp_fetch, *parts, **kwargs)
+    assert status == 200, body
+    return body
+
+
+def _post(**kwargs) -> dict:
+    return {"method": "POST", "body": b"", **kwargs}
+
+
+async def test_get_job_answers_its_record(jp_fetch, batches_kind):
+    import jsonschema
+
+    job = submit(batches_kind, n_batches=2, batch_s=0.01)
+    assert await asyncio.to_thread(job.wait, DEADLINE_S) == JobState.COMPLETED
+    body = await _json(jp_fetch, "promethium", "jobs", job.id)
+    assert body == job.record.to_dict()
+    jsonschema.validate(body, job_json_schema())  # the openapi.yaml component
+    assert JobRecord.model_validate(body).to_dict() == body  # the pydantic payload
+    assert body["state"] == "completed" and body["progress"] == 1.0
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_an_unknown_job_is_404_with_the_error_envelope(jp_fetch, method):
+    get_store().create("ingest", job_id="0123456789ab")  # another job exists
+    parts = ("promethium", "jobs", "feedfacecafe") + (("cancel",) if method == "POST" else ())
+    kwargs = _post() if method == "POST" else {}
+    status, body = await _fetch(jp_fetch, *parts, **kwargs)
+    assert status == 404
+    assert body["code"] == ErrorCode.JOB_NOT_FOUND.value
+    assert "feedfacecafe" in body["message"] and body["hint"]
+    assert body["retryable"] is False
+
+
+async def test_cancel_stops_a_running_job_while_another_thread_waits_on_it(
+        jp_fetch, batches_kind, tmp_path):
+    log = tmp_path / "log"
+    job = submit(batches_kind, n_batches=N_BATCHES, batch_s=0.05, work="cpu", log=str(log))
+    await asyncio.to_thread(poll, lambda: started(log) or None, "the first batch", DEADLINE_S)
+    waited: list[JobState] = []
+    waiter = threading.Thread(target=lambda: waited.append(job.wait(DEADLINE_S)))
+    waiter.start()  # the kernel's cell, blocked on the job
+    body = await _json(jp_fetch, "promethium", "jobs", job.id, "cancel", **_post())
+    assert body["id"] == job.id and body["cancel_requested"] is True
+    assert body["state"] in ("stopping", "canceled")
+    await asyncio.to_thread(waiter.join, DEADLINE_S)
+    assert waited == [JobState.CANCELED]
+    assert len(started(log)) < N_BATCHES
+    again = await _json(jp_fetch, "promethium", "jobs", job.id, "cancel", **_post())
+    assert again["state"] == "canceled"  # asking again changes nothing
+    assert again["error"]["code"] == ErrorCode.CANCELED.value
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+async def test_unauthenticated_requests_are_refused(jp_fetch, cancel):
+    store = get_store()
+    job_id = store.create("ingest").id
+    parts = ("promethium", "jobs", job_id, *(("cancel",) if cancel else ()))
+    kwargs = _post() if cancel else {}
+    for auth in ("", "token not-the-token"):
+        status, _ = await _fetch(jp_fetch, *parts, headers={"Authorization": auth}, **kwargs)
+        assert status == 403
+    assert store.get(job_id).state == JobState.QUEUED
+
+
+async def test_cancel_with_a_login_cookie_needs_the_xsrf_header(jp_fetch):
+    """A browser authenticates with its login cookie: then the POST needs ``X-XSRFToken``
+    matching the ``_xsrf`` cookie (what the JobMonitor sends); a token needs neither."""
+    store = get_store()
+    job_id = store.create("ingest").id
+    login = await jp_fetch("promethium", "jobs", job_id)  # token-authenticated: sets a cookie
+    cookies = [c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie")]
+    assert cookies, "the server set no login cookie"
+    browser = {"Authorization": "", "Cookie": "; ".join(cookies)}
+    assert (await jp_fetch("promethium", "jobs", job_id, headers=browser)).code == 200
+
+    status, body = await _fetch(jp_fetch, "promethium", "jobs", job_id, "cancel",
+                                headers=browser, **_post())
+    assert status == 403 and "xsrf" in str(body).lower()
+    assert store.get(job_id).state == JobState.QUEUED  # nothing was canceled
+
+    xsrf = "2|6f2b3c1a|7e1d0b5f8c9a4e3d2c1b0a9f8e7d6c5b|1700000000"
+    with_xsrf = {**browser, "Cookie": f"{browser['Cookie']}; _xsrf={xsrf}", "X-XSRFToken": xsrf}
+    body = await _json(jp_fetch, "promethium", "jobs", job_id, "cancel", headers=with_xsrf,
+                       **_post())
+    assert body["state"] == "canceled"  # it was queued: canceled at once
+
+
+# ------------------------------------------------------------ a real server, its own process
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _call(url: str, token: str, method: str = "GET") -> tuple[int, dict]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
+                                     headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=DEADLINE_S) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def test_cancel_through_a_jupyter_server_while_the_main_thread_is_blocked(
+        batches_kind, tmp_path, promethium_data_dir):
+    """The JobMonitor's case: the kernel (this process) runs a cell blocked on the job; the
+    browser asks the Jupyter server (another process, under a JupyterHub-like prefix) to
+    cancel it; the job store carries the request to the job's runner."""
+    port, token, prefix = _free_port(), "test-token-123", "/user/ana/"
+    env = {**os.environ, "PROMETHIUM_DATA_DIR": str(promethium_data_dir),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+         "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.base_url={prefix}", f"--ServerApp.root_dir={tmp_path}",
+         "--ServerApp.jpserver_extensions=promethium_lab=True"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}{prefix}promethium/"
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            try:
+                if _call(base + "info", token)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode(errors="replace")
+            assert time.monotonic() < deadline, "the Jupyter server did not start"
+            time.sleep(0.2)
+
+        log = tmp_path / "log"
+        job = submit(batches_kind, n_batches=N_BATCHES, batch_s=0.05, work="cpu", log=str(log))
+        answers: list[tuple[int, dict]] = []
+
+        def browser() -> None:  # another thread: the browser's Cancel button
+            poll(lambda: started(log) or None, "the first batch", DEADLINE_S)
+            answers.append(_call(f"{base}jobs/{job.id}/cancel", token, "POST"))
+
+        threading.Thread(target=browser, daemon=True).start()
+        assert job.wait(DEADLINE_S) == JobState.CANCELED  # the main thread, blocked
+        assert len(started(log)) < N_BATCHES
+        status, body = answers[0]
+        assert status == 200 and body["id"] == job.id
+        assert body["state"] in ("stopping", "canceled") and body["cancel_requested"] is True
+        status, record = _call(f"{base}jobs/{job.id}", token)
+        assert status == 200 and record["state"] == "canceled"
+        assert _call(f"{base}jobs/{job.id}", "wrong-token")[0] == 403
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        server.communicate(timeout=30)
