@@ -244,6 +244,50 @@ def _mb(v: float | None) -> str:
     return "—" if v is None else f"{v:9.0f}"
 
 
+def preview_fps(work: Path, frames: int = 60) -> dict:
+    """Preview frames per second through the widget, at 800 x 600.
+
+    A job store holds one job whose preview (the newest downsampled result, as a running
+    job leaves it) is a 1600 x 1200 section; a :class:`JobMonitor` renders it the way its
+    thread does for every frame: read the preview file, reduce it to 800 x 600 (signed
+    max-abs), map it to grey, encode JPEG (PNG for the last frame) and set the binary trait.
+    Every frame is acknowledged at once, as an idle browser would.
+    """
+    import numpy as np
+    import xarray as xr
+
+    from promethium_lab.jobs import JobStore
+    from promethium_lab.widgets import JobMonitor
+
+    (work / "preview_jobs.sqlite").unlink(missing_ok=True)
+    store = JobStore(work / "preview_jobs.sqlite")
+    rec = store.create("reconstruct", {"source": "bench"})
+    rng = np.random.default_rng(0)
+    section = xr.DataArray(rng.standard_normal((1600, 1200)).astype(np.float32),
+                           dims=("trace", "time"), name="amplitude")
+    # a job's own previews are capped at 512 per dim; this one is written at full size so
+    # that frames are 800 x 600
+    folder = work / "previews"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{rec.id}.nc"
+    section.to_dataset().to_netcdf(path, engine="scipy")
+    mon = JobMonitor(rec.id, job_store=store, start=False)
+    sizes, t_jpeg, t0 = set(), [], time.perf_counter()
+    for i in range(frames):
+        t = time.perf_counter()
+        fmt = "png" if i == frames - 1 else "jpeg"
+        mon._send_frame(str(path), fmt, "running")
+        mon._acked = mon.frame_id
+        if fmt == "jpeg":
+            t_jpeg.append(time.perf_counter() - t)
+        sizes.add(tuple(mon.frame_size))
+    total = time.perf_counter() - t0
+    mon.close()
+    store.close()
+    return {"fps": (frames - 1) / sum(t_jpeg), "fps_all": frames / total,
+            "frame_size": sorted(sizes)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--traces", type=int, default=7500, help="traces at 1x (default 7500)")
@@ -253,6 +297,8 @@ def main() -> None:
     ap.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                                       "promethium_viz_bench"))
     ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--preview-frames", type=int, default=60,
+                    help="frames for the widget preview rate (0: skip)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--store", help=argparse.SUPPRESS)
     ap.add_argument("--zooms", help=argparse.SUPPRESS)
@@ -335,6 +381,13 @@ def main() -> None:
     rss = ours[hi].get("peak_mb")
     if rss is not None and "error" not in ours[hi]:
         checks.append((rss <= 1024, f"peak RSS ≤ 1 GB at {hi}x: {rss:.0f} MB"))
+    if args.preview_frames:
+        pv = preview_fps(work, args.preview_frames)
+        results["preview"] = pv
+        print(f"preview through the widget: {pv['fps']:.1f} JPEG frames/s "
+              f"({pv['fps_all']:.1f} with the final PNG), frames {pv['frame_size']}")
+        checks.append((pv["fps"] >= 10.0, f"≥ 10 preview frames/s (800 x 600): "
+                                          f"{pv['fps']:.1f}"))
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     if args.json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from promethium_lab.viz.compare import compare
 from promethium_lab.viz.display import View, render_png
-from promethium_lab.viz.raster import reduce_window
+from promethium_lab.viz.raster import reduce_window, symmetric_clip
 from promethium_lab.viz.section import (
     rasterize_section,
     save_comparison_png,
@@ -33,5 +33,6 @@ __all__ = [
     "select_section",
     "spectrum",
     "survey_view",
+    "symmetric_clip",
     "time_slice",
 ]

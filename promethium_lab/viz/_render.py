@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,6 @@ from promethium_lab.viz._plane import Axis, Raster
 __all__ = [
     "ABSENT",
     "RECONSTRUCTED",
-    "clip_from",
     "header_rects",
     "hv",
     "image",
@@ -48,18 +46,6 @@ def palette(cmap: str | list[str] = "grey", n: int = 256) -> list[str]:
 
     cm = matplotlib.colormaps[CMAPS.get(str(cmap).lower(), str(cmap))]
     return [to_hex(cm(i / (n - 1))) for i in range(n)]
-
-
-def clip_from(values: np.ndarray, percentile: float = 99.0) -> float:
-    """Symmetric clip: ``percentile`` of ``|values|`` (finite ones); 1 when that is 0."""
-    v = np.abs(np.asarray(values, dtype=np.float64))
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return 1.0
-    c = float(np.percentile(v, percentile))
-    if not c > 0:
-        c = float(v.max())
-    return c if c > 0 and math.isfinite(c) else 1.0
 
 
 def dim(axis: Axis) -> Any:

@@ -82,7 +82,9 @@ def _holoviews_bundle(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     except ImportError:  # pragma: no cover - IPython ships with Jupyter
         shell = None
     if shell is not None and getattr(shell, "kernel", None) is not None:
-        hv.extension("bokeh", logo=False)
+        # inline: BokehJS and Panel's JS travel in the output, so views also draw in a
+        # browser without internet access (the default loads them from cdn.bokeh.org)
+        hv.extension("bokeh", logo=False, inline=True)
         data, meta = hv.Store.render(obj)
         if data:
             return dict(data), dict(meta)

@@ -16,6 +16,7 @@ Two engines give the same numbers where both apply:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from promethium_lab.core.errors import PromethiumError
 from promethium_lab.io.overview import block_reduce
 
-__all__ = ["HOWS", "block_reduce", "reduce_window"]
+__all__ = ["HOWS", "block_reduce", "reduce_window", "symmetric_clip"]
 
 #: The reductions a view may use (never the mean).
 HOWS = ("maxabs", "rms")
@@ -86,3 +87,27 @@ def _datashader(a: np.ndarray, width: int, height: int, how: str) -> np.ndarray:
     hi = np.asarray(canvas.raster(grid, agg="max").values)
     lo = np.asarray(canvas.raster(grid, agg="min").values)
     return np.where(np.abs(hi) >= np.abs(lo), hi, lo).T
+
+
+#: most samples :func:`symmetric_clip` looks at (an evenly strided subset beyond that)
+CLIP_SAMPLES = 1 << 20
+
+
+def symmetric_clip(values: Any, percentile: float = 99.0) -> float:
+    """Symmetric colour clip: the ``percentile`` of ``|values|`` over the finite samples.
+
+    The grey or red-white-blue map spans ``[-clip, clip]``, so zero is always mid-scale.
+    Arrays larger than :data:`CLIP_SAMPLES` are subsampled with an even stride (a
+    percentile needs no more). Falls back to the largest ``|value|``, then to 1, when the
+    percentile is 0 (mostly silent data, all zeros, or no finite sample).
+    """
+    v = np.abs(np.asarray(values, dtype=np.float64)).ravel()
+    if v.size > CLIP_SAMPLES:
+        v = v[:: -(-v.size // CLIP_SAMPLES)]
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return 1.0
+    c = float(np.percentile(v, percentile))
+    if not c > 0:
+        c = float(v.max())
+    return c if c > 0 and math.isfinite(c) else 1.0

@@ -35,7 +35,7 @@ from promethium_lab.viz._survey import (
     trace_axis,
 )
 from promethium_lab.viz.display import View
-from promethium_lab.viz.raster import HOWS
+from promethium_lab.viz.raster import HOWS, symmetric_clip
 
 __all__ = ["PlaneView", "section", "survey_view", "time_slice"]
 
@@ -87,7 +87,7 @@ class PlaneView:
             clip = overview.clip_value(percentile) or None
         if clip is None:
             first = spec.plane.window(None, None, self.width, self.height, how)
-            clip = R.clip_from(first.data, percentile)
+            clip = symmetric_clip(first.data, percentile)
         self.clip = float(clip) if clip and np.isfinite(clip) and clip > 0 else 1.0
 
     def frame(self, x_range: Any = None, y_range: Any = None, width: int | None = None,

@@ -54,7 +54,6 @@ __all__ = [
     "JobMonitor",
     "encode_frame",
     "section_of",
-    "symmetric_clip",
 ]
 
 log = get_logger("widgets")
@@ -105,18 +104,6 @@ def section_of(preview: Any) -> np.ndarray:
     return np.asarray(data, dtype=np.float32)
 
 
-def symmetric_clip(section: np.ndarray, percentile: float = 99.0) -> float:
-    """The ``percentile`` of ``|x|`` over the finite samples (1.0 for an all-zero section);
-    the grey map spans ``[-clip, clip]``, so zero is always mid grey."""
-    finite = np.abs(section[np.isfinite(section)])
-    if finite.size == 0:
-        return 1.0
-    clip = float(np.percentile(finite, percentile))
-    if not clip > 0:
-        clip = float(finite.max())
-    return clip if clip > 0 else 1.0
-
-
 def encode_frame(section: Any, fmt: str = "jpeg", *, clip: float | None = None,
                  width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT,
                  quality: int = JPEG_QUALITY) -> tuple[bytes, tuple[int, int]]:
@@ -130,7 +117,7 @@ def encode_frame(section: Any, fmt: str = "jpeg", *, clip: float | None = None,
         JPEG while a job runs (small), PNG for the final frame (lossless).
     clip : float, optional
         Amplitude shown full black (positive) / full white (negative); default
-        :func:`symmetric_clip` of the section.
+        :func:`promethium_lab.viz.symmetric_clip` of the section.
     width, height : int
         Most pixels across (traces) and down (samples). Larger sections are reduced by
         :func:`promethium_lab.viz.reduce_window` (signed max-abs per pixel, never a mean);
@@ -145,7 +132,7 @@ def encode_frame(section: Any, fmt: str = "jpeg", *, clip: float | None = None,
     """
     from PIL import Image
 
-    from promethium_lab.viz import reduce_window
+    from promethium_lab.viz import reduce_window, symmetric_clip
 
     if fmt not in ("jpeg", "png"):
         raise PromethiumError.invalid(f"frame format {fmt!r} is not 'jpeg' or 'png'")
@@ -332,6 +319,8 @@ class JobMonitor(anywidget.AnyWidget):
         if preview is None:
             return False
         section = section_of(preview)
+        from promethium_lab.viz import symmetric_clip
+
         clip = symmetric_clip(section)
         # one clip for the whole job (the largest seen), so frames do not flicker
         self._clip = clip if self._clip is None else max(self._clip, clip)
