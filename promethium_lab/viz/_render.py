@@ -139,6 +139,10 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
+#: height of the band that marks reconstructed traces, as a share of the window's height
+BAND = 0.03
+
+
 def mask_rects(raster: Raster, x: Axis, y: Axis, flags: dict[str, np.ndarray | None]) -> Any:
     """Rectangles over the pixel columns whose traces are mostly flagged.
 
@@ -159,12 +163,16 @@ def mask_rects(raster: Raster, x: Axis, y: Axis, flags: dict[str, np.ndarray | N
         for p0, p1 in _runs(frac >= 0.5):
             left, right = sorted(x.edges(raster.x_start + p0 * raster.x_step, raster.x_step,
                                          int(p1 - p0)))
-            rows.append((left, bottom, right, top, kind))
+            # absent traces hold nothing to hide: shade their whole height; reconstructed
+            # ones are marked by a band along the first samples, so they stay visible
+            end = top if kind == "absent" else bottom + BAND * (top - bottom)
+            rows.append((left, bottom, right, end, kind))
     kd = [dim(x), dim(y), f"{x.name}1", f"{y.name}1"]
     rects = h.Rectangles(rows, kdims=kd, vdims=["kind"], group="Mask")
     colours = {"absent": ABSENT, "reconstructed": RECONSTRUCTED}
     return rects.opts(backend="bokeh", color=h.dim("kind").categorize(colours, default=ABSENT),
-                      fill_alpha=0.18, line_alpha=0.9, line_width=1)
+                      fill_alpha=h.dim("kind").categorize({"absent": 0.3}, default=0.9),
+                      line_alpha=0)
 
 
 def header_rects(raster: Raster, x: Axis, y: Axis, headers: dict[str, np.ndarray]) -> Any:

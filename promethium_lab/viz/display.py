@@ -223,8 +223,9 @@ def _draw_element(ax: Any, el: Any, fig: Any) -> None:
         kinds = el.dimension_values("kind") if "kind" in el else [None] * len(el)
         for (x0, y0, x1, y1), kind in zip(el.array([0, 1, 2, 3]), kinds):
             colour = "#FF8C00" if kind == "reconstructed" else "#00F0FF"
+            alpha = 0.9 if kind == "reconstructed" else 0.3  # a band, or a whole trace
             ax.add_patch(Rectangle((min(x0, x1), min(y0, y1)), abs(x1 - x0), abs(y1 - y0),
-                                   facecolor=colour, alpha=0.18, edgecolor=colour))
+                                   facecolor=colour, alpha=alpha, edgecolor="none"))
     elif isinstance(el, hv.Curve):
         ax.plot(el.dimension_values(0), el.dimension_values(1),
                 color=style.get("color"), label=el.label or None, linewidth=1)
