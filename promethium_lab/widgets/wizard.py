@@ -385,17 +385,19 @@ class JobWizard(W.VBox):
         self._suggested: dict[str, str] = {}
         self._dataset_param = ""
 
-        wide = W.Layout(width="460px")
+        def wide() -> W.Layout:  # one Layout per widget: hiding one must not hide all
+            return W.Layout(width="460px")
+
         label = {"description_width": "150px"}
         self.banner = _Banner(title="New job")
-        self.dataset_w = W.Dropdown(description="dataset", layout=wide, style=label)
+        self.dataset_w = W.Dropdown(description="dataset", layout=wide(), style=label)
         self.refresh_w = W.Button(description="rescan", layout=W.Layout(width="90px"),
                                   tooltip=f"look for datasets under {self.root}")
         kinds = workflow_kinds()
         self.task_w = W.Dropdown(options=kinds, value=task if task in kinds else kinds[0],
-                                 description="task", layout=wide, style=label)
+                                 description="task", layout=wide(), style=label)
         self.task_help = W.HTML("")
-        self.method_w = W.Dropdown(description="method", layout=wide, style=label)
+        self.method_w = W.Dropdown(description="method", layout=wide(), style=label)
         self.params_box = W.VBox([])
         self.method_box = W.VBox([])
         self.extra_w = W.Textarea(description="more (JSON)", placeholder='{"name": value}',
@@ -403,9 +405,9 @@ class JobWizard(W.VBox):
         self.extra_error = W.HTML("")
         self.extra_error.add_class("pl-field-error")
         self.executor_w = W.Dropdown(options=list(EXECUTORS.items()), value="kernel",
-                                     description="run on", layout=wide, style=label)
+                                     description="run on", layout=wide(), style=label)
         self.address_w = W.Text(description="scheduler", placeholder="tcp://127.0.0.1:8786",
-                                layout=wide, style=label)
+                                layout=wide(), style=label)
         self.address_error = W.HTML("")
         self.address_error.add_class("pl-field-error")
         self.submit_w = W.Button(description="Submit", icon="play")

@@ -8,84 +8,14 @@ server. The extension is used as installed (``pip install -e .`` ships it), as a
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from _lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LabServer, start_lab
 
 import promethium_lab
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LabServer:
-    """A running ``jupyter lab`` subprocess."""
-
-    url: str
-    token: str
-    root: Path
-    log: Path
-    proc: subprocess.Popen
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")[-6000:]
-
-
-def _wait_ready(server: LabServer, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(
-        f"{server.url}api/status", headers={"Authorization": f"token {server.token}"}
-    )
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise AssertionError(f"jupyter lab exited early:\n{server.log_text()}")
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"jupyter lab did not answer in {timeout} s:\n{server.log_text()}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -99,53 +29,8 @@ def lab_server(tmp_path, seismic_file, zarr_store) -> Iterator[LabServer]:
         {"promethium_version": promethium_lab.__version__, "geometry": "poststack3d"},
         shape=(23, 18, 75),
     )
-
-    # Isolate user-level Jupyter state; the installed extensions (sys.prefix) stay visible.
-    home = tmp_path / "jupyter"
-    config_dir = home / "config"
-    (config_dir / "labconfig").mkdir(parents=True)
-    (config_dir / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    env = dict(os.environ)
-    env.update(
-        JUPYTER_CONFIG_DIR=str(config_dir),
-        JUPYTER_DATA_DIR=str(home / "data"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        PROMETHIUM_DATA_DIR=str(home / "promethium"),
-    )
-    port = _free_port()
-    token = secrets.token_hex(16)
-    log = tmp_path / "jupyter-lab.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.allow_root=True",
-        f"--LabApp.user_settings_dir={home / 'settings'}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(root),
-            start_new_session=True,
-        )
-    server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, root=root, log=log, proc=proc)
-    try:
-        _wait_ready(server)
+    with start_lab(root, tmp_path / "jupyter") as server:
         yield server
-    finally:
-        _stop(proc)
 
 
 class PromethiumPanelPage:
