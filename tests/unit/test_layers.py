@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp  # import-linter's graph library (both in the test extra)
+import importlinter  # noqa: F401
 import pytest
-
-pytest.importorskip("importlinter")
-grimp = pytest.importorskip("grimp")
 
 ROOT = Path(__file__).resolve().parents[2]
 

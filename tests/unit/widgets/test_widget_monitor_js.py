@@ -58,12 +58,15 @@ STATE = {"job_id": "abc123def456", "kind": "reconstruct", "state": "running", "p
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium"
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                               args=["--no-sandbox", "--disable-gpu"])
+                               args=["--no-sandbox", "--disable-gpu",
+                                     "--disable-background-networking",
+                                     "--disable-component-update", "--disable-sync",
+                                     "--no-first-run"])
         yield b
         b.close()
 

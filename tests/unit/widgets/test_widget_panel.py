@@ -18,8 +18,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[3]
 DEADLINE_S = 90  # only a guard against hanging: never a speed assertion
 
@@ -65,7 +63,8 @@ def _free_port() -> int:
 
 
 def test_panel_serve_builds_an_app_with_a_job_monitor(tmp_path, promethium_data_dir):
-    pytest.importorskip("ipywidgets_bokeh")
+    import ipywidgets_bokeh  # noqa: F401  (a dependency: the test must not skip silently)
+
     surveys = tmp_path / "surveys"
     surveys.mkdir()
     (surveys / "line.sgy").write_bytes(b"\0" * 10)
