@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     NOT_A_STORE = "PL-IO-012"
     EXPORT_UNSUPPORTED = "PL-IO-013"
     BAD_OUTPUT_PATH = "PL-IO-014"
+    #: a path given to the server lies outside its root (``..``, absolute, a symlink out)
+    PATH_OUTSIDE_ROOT = "PL-IO-015"
     # parameters
     INVALID_PARAMETER = "PL-PARAM-001"
     # configuration

@@ -341,12 +341,12 @@ class JobStore:
             raise self.not_found(job_id)
         return self._record(row)
 
-    def list(self, *, state: str | JobState | list[str | JobState] | None = None,
-             kind: str | None = None, limit: int | None = None,
-             offset: int = 0) -> list[JobRecord]:
-        """Records, newest first, optionally filtered by state(s) and kind; ``limit`` and
-        ``offset`` page through them."""
-        where, args = [], []
+    @staticmethod
+    def _filters(state: str | JobState | list[str | JobState] | None,
+                 kind: str | None) -> tuple[list[str], list[Any]]:
+        """SQL conditions and their arguments for the state(s) and kind filters."""
+        where: list[str] = []
+        args: list[Any] = []
         if state is not None:
             states = [state] if isinstance(state, str) else list(state)
             values = [JobState.parse(s).value for s in states]
@@ -355,6 +355,14 @@ class JobStore:
         if kind is not None:
             where.append("kind = ?")
             args.append(kind)
+        return where, args
+
+    def list(self, *, state: str | JobState | list[str | JobState] | None = None,
+             kind: str | None = None, limit: int | None = None,
+             offset: int = 0) -> list[JobRecord]:
+        """Records, newest first, optionally filtered by state(s) and kind; ``limit`` and
+        ``offset`` page through them."""
+        where, args = self._filters(state, kind)
         sql = "SELECT * FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -362,6 +370,43 @@ class JobStore:
         if limit is not None or offset:
             sql += f" LIMIT {-1 if limit is None else int(limit)} OFFSET {max(0, int(offset))}"
         return [self._record(r) for r in self._conn().execute(sql, args)]
+
+    def page(self, *, limit: int = 50, after: tuple[float, str] | None = None,
+             state: str | JobState | list[str | JobState] | None = None,
+             kind: str | None = None) -> tuple[list[JobRecord], tuple[float, str] | None]:
+        """One page of records, newest first by ``(created_at, id)`` (keyset paging).
+
+        Parameters
+        ----------
+        limit : int
+            Most records on the page (at least 1).
+        after : (float, str), optional
+            The key of the last record of the previous page (None: the first page).
+        state, kind
+            Filters, as in :meth:`list`.
+
+        Returns
+        -------
+        records : list of JobRecord
+        next_key : (float, str) or None
+            Key to pass as ``after`` for the next page; None on the last page. Jobs added
+            meanwhile are newer than every key, so they never shift a later page: a walk
+            through the pages sees every older job once. (Every record :meth:`create`
+            writes has a ``created_at``; one without is never paged.)
+        """
+        where, args = self._filters(state, kind)
+        if after is not None:
+            where.append("(created_at, id) < (?, ?)")
+            args += [float(after[0]), str(after[1])]
+        sql = "SELECT * FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        limit = max(1, int(limit))
+        sql += f" ORDER BY created_at DESC, id DESC LIMIT {limit + 1}"
+        rows = self._conn().execute(sql, args).fetchall()
+        records = [self._record(r) for r in rows[:limit]]
+        last = records[-1] if len(rows) > limit else None
+        return records, None if last is None else (last.created_at or 0.0, last.id)
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set fields of a record (``updated_at`` too) in one short transaction."""

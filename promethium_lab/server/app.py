@@ -6,29 +6,48 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int
 
 from promethium_lab.server.handlers import (
+    DatasetPreviewHandler,
     DatasetsHandler,
+    DatasetSummaryHandler,
     InfoHandler,
+    ModelHandler,
+    ModelsHandler,
+    WorkflowsHandler,
+)
+from promethium_lab.server.jobs import (
+    JOB_ID,
     JobCancelHandler,
     JobHandler,
+    JobPreviewHandler,
+    JobsHandler,
 )
+from promethium_lab.server.registry import MODEL_REF
 
-__all__ = ["JOB_ID", "PromethiumServerApp"]
+__all__ = ["JOB_ID", "ROUTES", "PromethiumServerApp"]
 
-#: What a job id in a route may look like (the store's ids are 12 hex digits).
-JOB_ID = r"[A-Za-z0-9_.-]{1,64}"
+#: The routes, relative to ``base_url`` (``_prepare_handlers`` prefixes them); the
+#: ``paths`` of ``openapi.yaml`` are these, without the ``/promethium`` prefix.
+ROUTES: list[tuple[str, type]] = [
+    (r"/promethium/info/?", InfoHandler),
+    (r"/promethium/datasets/summary/?", DatasetSummaryHandler),
+    (r"/promethium/datasets/preview\.png", DatasetPreviewHandler),
+    (r"/promethium/datasets/?", DatasetsHandler),
+    (r"/promethium/jobs/?", JobsHandler),
+    (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/cancel/?", JobCancelHandler),
+    (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/preview\.png", JobPreviewHandler),
+    (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/?", JobHandler),
+    (r"/promethium/models/?", ModelsHandler),
+    (rf"/promethium/models/(?P<name>{MODEL_REF})/?", ModelHandler),
+    (r"/promethium/workflows/?", WorkflowsHandler),
+]
 
 
 class PromethiumServerApp(ExtensionApp):
     """Serves the REST API the Promethium side panel talks to.
 
-    Routes (under the server's ``base_url``, behind its authentication; see
-    ``openapi.yaml`` beside this module):
-
-    - ``GET promethium/info``: package version, data directory, Python version.
-    - ``GET promethium/datasets?root=<dir>``: Zarr stores and seismic files under ``root``.
-    - ``GET promethium/jobs/<id>``: a job's record (from the user's job store).
-    - ``POST promethium/jobs/<id>/cancel``: ask a job to stop (XSRF-checked like every
-      write; works while the kernel that runs the job is busy).
+    Routes lie under the server's ``base_url`` (so they work under a JupyterHub user
+    prefix), behind its authentication and authorization, with XSRF checked on every
+    write; see ``openapi.yaml`` beside this module and :data:`ROUTES`.
     """
 
     name = "promethium_lab"
@@ -57,12 +76,5 @@ class PromethiumServerApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        """Register the routes; ``_prepare_handlers`` prefixes them with ``base_url``."""
-        self.handlers.extend(
-            [
-                (r"/promethium/info/?", InfoHandler),
-                (r"/promethium/datasets/?", DatasetsHandler),
-                (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/cancel/?", JobCancelHandler),
-                (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/?", JobHandler),
-            ]
-        )
+        """Register :data:`ROUTES`; ``_prepare_handlers`` prefixes them with ``base_url``."""
+        self.handlers.extend(ROUTES)

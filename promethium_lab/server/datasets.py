@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.formats import FILE_KINDS as IO_FILE_KINDS
@@ -27,6 +26,7 @@ from promethium_lab.io.formats import (
     kind_from_suffix,
     sniff_format,
 )
+from promethium_lab.server.models import Dataset
 
 __all__ = [
     "FILE_KINDS",
@@ -34,6 +34,8 @@ __all__ = [
     "PathOutsideRootError",
     "resolve_under_root",
     "scan_datasets",
+    "section_preview",
+    "summarize",
     "zarr_store_info",
 ]
 
@@ -60,53 +62,20 @@ _ZARR_META_MAX_BYTES = 8 * 1024 * 1024  # a zarr.json larger than this is not re
 
 
 class PathOutsideRootError(PromethiumError):
-    """A requested path resolves outside the server root (answered with HTTP 403)."""
+    """A requested path resolves outside the server root (``PATH_OUTSIDE_ROOT``, HTTP 403)."""
 
-    http_status = 403
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(ErrorCode.PATH_OUTSIDE_ROOT, message, hint=hint)
 
-
-@dataclass(frozen=True)
-class Dataset:
-    """One entry of the datasets listing.
-
-    Attributes
-    ----------
-    name : str
-        File or store folder name.
-    path : str
-        POSIX path relative to the server root (what the file browser shows).
-    kind : str
-        ``segy``, ``su``, ``miniseed``, ``sac`` or ``zarr``.
-    size : int or None
-        Bytes of a file; None for a store (not summed, to keep the listing cheap).
-    modified : str
-        Last modification, ISO 8601 in UTC.
-    flavor : str or None
-        For stores: ``promethium`` or ``mdio``.
-    geometry : str or None
-        For stores: ``attrs["geometry"]`` when present.
-    shape : list of int or None
-        For stores: shape of the ``amplitude`` array when present.
-    consolidated : bool or None
-        For stores: whether consolidated metadata has been written (ingest finished).
-    """
-
-    name: str
-    path: str
-    kind: str
-    size: int | None
-    modified: str
-    flavor: str | None = None
-    geometry: str | None = None
-    shape: list[int] | None = None
-    consolidated: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
-        return asdict(self)
+    def __reduce__(self):  # picklable with its own signature
+        return (type(self), (self.message, self.hint))
 
 
-def resolve_under_root(server_root: str | os.PathLike, rel: str | None) -> Path:
+Want = Literal["dir", "file", "any", "new"]
+
+
+def resolve_under_root(server_root: str | os.PathLike, rel: str | None, *,
+                       want: Want = "dir", what: str = "root") -> Path:
     """Resolve ``rel`` against ``server_root``; refuse anything outside it.
 
     Parameters
@@ -114,50 +83,62 @@ def resolve_under_root(server_root: str | os.PathLike, rel: str | None) -> Path:
     server_root : path-like
         The Jupyter server's ``root_dir``.
     rel : str or None
-        Folder relative to the root, ``/``-separated; empty or None means the root.
+        Path relative to the root, ``/``-separated; empty or None means the root.
+    want : {"dir", "file", "any", "new"}
+        What it must be: an existing folder, an existing file, either, or a path to write
+        (it may exist; its parent folder must).
+    what : str
+        The parameter's name, for the messages.
 
     Returns
     -------
     Path
-        The resolved folder (symlinks resolved), inside the resolved root.
+        The resolved path (symlinks resolved), inside the resolved root.
 
     Raises
     ------
     PathOutsideRootError
-        When ``rel`` is absolute or resolves outside the root.
+        When ``rel`` is absolute or resolves outside the root (``..``, a symlink out).
     PromethiumError
-        ``PATH_NOT_FOUND`` when it does not exist, ``INVALID_PARAMETER`` when it is a file.
+        ``PATH_NOT_FOUND`` when it (or, for ``new``, its parent) does not exist,
+        ``INVALID_PARAMETER`` when it is a file where a folder is wanted or the reverse.
     """
     root = Path(server_root).resolve()
     rel = (rel or "").strip()
     if "\x00" in rel:
-        raise PromethiumError(ErrorCode.INVALID_PARAMETER, "root contains a NUL byte")
+        raise PromethiumError.invalid(f"{what} contains a NUL byte")
     pure = PurePosixPath(rel.replace("\\", "/"))
     if pure.is_absolute() or (pure.parts and ":" in pure.parts[0]):
         raise PathOutsideRootError(
-            ErrorCode.INVALID_PARAMETER,
-            f"root {rel!r} is absolute; it must be relative to the server root",
-            hint="pass a folder relative to the Jupyter server's root_dir, e.g. 'surveys/f3'",
+            f"{what} {rel!r} is absolute; it must be relative to the server root",
+            hint="pass a path relative to the Jupyter server's root_dir, e.g. 'surveys/f3'",
         )
     target = root.joinpath(*pure.parts).resolve()
     if not target.is_relative_to(root):
         raise PathOutsideRootError(
-            ErrorCode.INVALID_PARAMETER,
-            f"root {rel!r} lies outside the server root",
-            hint="pass a folder inside the Jupyter server's root_dir",
+            f"{what} {rel!r} lies outside the server root",
+            hint="pass a path inside the Jupyter server's root_dir",
         )
-    if not target.exists():
+    must_exist = target.parent if want == "new" else target
+    if want == "new" and target == root:
+        raise PromethiumError.invalid(f"{what} {rel!r} is the server root itself",
+                                      hint="name a new file or folder under it")
+    if not must_exist.exists():
         raise PromethiumError(
             ErrorCode.PATH_NOT_FOUND,
-            f"folder {rel!r} does not exist under the server root",
+            f"{'the folder of ' if want == 'new' else ''}{what} {rel!r} does not exist "
+            "under the server root",
             hint="check the name in the file browser",
         )
-    if not target.is_dir():
-        raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER,
-            f"root {rel!r} is a file, not a folder",
-            hint="pass the folder that holds the file",
-        )
+    if want == "dir" and not target.is_dir():
+        raise PromethiumError.invalid(f"{what} {rel!r} is a file, not a folder",
+                                      hint="pass the folder that holds the file")
+    if want == "file" and not target.is_file():
+        raise PromethiumError.invalid(f"{what} {rel!r} is a folder, not a file",
+                                      hint="pass a file inside it")
+    if want == "new" and not must_exist.is_dir():
+        raise PromethiumError.invalid(f"the parent of {what} {rel!r} is a file",
+                                      hint="write into a folder")
     return target
 
 
@@ -311,3 +292,50 @@ def scan_datasets(
         "truncated": truncated,
         "max_depth": max_depth,
     }
+
+
+def _open_dataset(server_root: str | os.PathLike, rel: str) -> tuple[Path, Any]:
+    """``(resolved path, survey dataset)`` of a dataset under the root (headers only: the
+    samples stay lazy)."""
+    import warnings
+
+    from promethium_lab.io.survey import open_survey
+
+    if not (rel or "").strip():
+        raise PromethiumError.invalid("path is missing",
+                                      hint="pass ?path=<file or store relative to the root>")
+    path = resolve_under_root(server_root, rel, want="any", what="path")
+    with warnings.catch_warnings():  # reader fallbacks are notes, not failures, here
+        warnings.simplefilter("ignore")
+        return path, open_survey(path)
+
+
+def summarize(server_root: str | os.PathLike, rel: str) -> dict[str, Any]:
+    """The :class:`~promethium_lab.server.models.DatasetSummary` of a dataset under the root.
+
+    The same summary as ``promethium-lab info``
+    (:func:`promethium_lab.workflows.info.describe`) without amplitude statistics, so only
+    headers are read (a SEG-Y file's trace headers, a store's mask and coordinates).
+    """
+    from promethium_lab.server.models import DatasetSummary
+    from promethium_lab.workflows.info import describe
+
+    path, ds = _open_dataset(server_root, rel)
+    info = describe(ds, amplitudes=False)
+    info["path"] = path.relative_to(Path(server_root).resolve()).as_posix()
+    return DatasetSummary.model_validate(info).to_dict()
+
+
+def section_preview(server_root: str | os.PathLike, rel: str, *, width: int, height: int,
+                    clip: float, selection: dict[str, int]) -> bytes:
+    """A section of a dataset under the root as PNG bytes
+    (:func:`promethium_lab.workflows.figures.section_png`).
+
+    ``selection`` fixes trace dims by label (``{"inline": 120}``); the others are taken at
+    their middle. Only the section's traces are read.
+    """
+    from promethium_lab.workflows.figures import section_png, select_section
+
+    _, ds = _open_dataset(server_root, rel)
+    section = select_section(ds, **selection)
+    return section_png(section, width=width, height=height, clip_percentile=clip)

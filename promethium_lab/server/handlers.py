@@ -1,170 +1,223 @@
-"""REST handlers of the promethium_lab server extension (see ``openapi.yaml``)."""
+"""REST handlers of the promethium_lab server extension (see ``openapi.yaml``): the base
+class, the error table, and the routes of info, datasets, models and workflows (the job
+routes are in :mod:`promethium_lab.server.jobs`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.server.datasets import scan_datasets
+from promethium_lab.server.datasets import scan_datasets, section_preview, summarize
 
 __all__ = [
+    "HTTP_STATUS",
+    "DatasetPreviewHandler",
+    "DatasetSummaryHandler",
     "DatasetsHandler",
     "InfoHandler",
-    "JobCancelHandler",
-    "JobHandler",
+    "ModelHandler",
+    "ModelsHandler",
     "PromethiumAPIHandler",
+    "WorkflowsHandler",
+    "http_status",
 ]
 
-_STATUS: dict[ErrorCode, int] = {
+_BAD_INPUT = (ErrorCode.INVALID_PARAMETER, ErrorCode.PATH_IS_DIRECTORY, ErrorCode.NOT_SEGY,
+              ErrorCode.TRUNCATED_FILE, ErrorCode.UNSUPPORTED_FORMAT,
+              ErrorCode.BAD_SAMPLE_COUNT, ErrorCode.BAD_SAMPLE_INTERVAL,
+              ErrorCode.INCONSISTENT_GEOMETRY, ErrorCode.UNREADABLE_WAVEFORM,
+              ErrorCode.NOT_A_STORE, ErrorCode.EXPORT_UNSUPPORTED, ErrorCode.BAD_OUTPUT_PATH,
+              ErrorCode.MODEL_MISMATCH, ErrorCode.BAD_DATA)
+
+#: The HTTP status of every error code: the one table the handlers answer from.
+HTTP_STATUS: dict[ErrorCode, int] = {
+    **dict.fromkeys(_BAD_INPUT, 400),
+    ErrorCode.PATH_OUTSIDE_ROOT: 403,
     ErrorCode.PATH_NOT_FOUND: 404,
     ErrorCode.JOB_NOT_FOUND: 404,
-    ErrorCode.INVALID_PARAMETER: 400,
+    ErrorCode.OUTPUT_EXISTS: 409,
+    ErrorCode.STORE_INCOMPLETE: 409,
+    ErrorCode.CANCELED: 409,
     ErrorCode.BAD_CONFIG: 500,
+    ErrorCode.RUNNER_LOST: 500,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.NO_GPU: 503,
 }
 
 
-class PromethiumAPIHandler(ExtensionHandlerMixin, APIHandler):
-    """Base of the handlers: answers a :class:`PromethiumError` as its JSON dict."""
+def http_status(err: PromethiumError) -> int:
+    """The HTTP status of ``err`` (:data:`HTTP_STATUS`; 500 for a code it lacks)."""
+    return HTTP_STATUS.get(err.code, 500)
 
-    def send_error_json(self, err: PromethiumError) -> None:
-        """Finish with ``err.to_dict()`` and the HTTP status that fits it."""
-        status = getattr(err, "http_status", None) or _STATUS.get(err.code, 400)
-        self.set_status(status)
-        self.finish(json.dumps(err.to_dict()))
+
+class PromethiumAPIHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of the handlers: a :class:`PromethiumError` raised by a handler is answered as
+    its JSON envelope ``{code, name, message, hint, retryable}`` with the status of
+    :data:`HTTP_STATUS` (see :meth:`write_error`)."""
+
+    async def answer(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``call(*args, **kwargs)`` off the event loop and finish with its result:
+        PNG ``bytes`` as ``image/png``, a pydantic model as its JSON (serialized by
+        pydantic's core, the fast path for pages of records), anything else as JSON."""
+        result = await asyncio.to_thread(call, *args, **kwargs)
+        if isinstance(result, bytes):
+            self.set_header("Cache-Control", "no-store")
+            self.finish(result, set_content_type="image/png")
+        elif isinstance(result, BaseModel):
+            self.finish(result.model_dump_json())
+        else:
+            self.finish(json.dumps(result))
+
+    def int_argument(self, name: str, default: int, low: int, high: int) -> int:
+        """The query argument ``name`` as an int in ``[low, high]`` (INVALID_PARAMETER)."""
+        text = self.get_query_argument(name, None)
+        if text is None or text == "":
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise PromethiumError.invalid(f"{name}={text!r} is not an integer",
+                                          hint=f"pass a whole number in [{low}, {high}]") from None
+        if not low <= value <= high:
+            raise PromethiumError.invalid(f"{name}={value} is outside [{low}, {high}]",
+                                          hint=f"pass a whole number in [{low}, {high}]")
+        return value
+
+    @property
+    def server_root(self) -> str:
+        """The Jupyter server's ``root_dir``: no path outside it is read."""
+        return self.settings["server_root_dir"]
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """A :class:`PromethiumError` is the user's, not the server's: one line, no
+        traceback."""
+        if isinstance(value, PromethiumError):
+            self.log.info("%s %s: %s", self.request.method, self.request.path, value)
+        else:
+            super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Unexpected exceptions also answer ``{code, message, hint, retryable}``.
-
-        Authentication and other ``tornado.web.HTTPError`` answers keep Jupyter's form.
-        """
+        """Unexpected exceptions also answer the envelope (code ``PL-INT-001``), never a
+        traceback. Authentication and other ``tornado.web.HTTPError`` answers keep Jupyter's
+        form."""
         exc_info = kwargs.get("exc_info")
         exc = exc_info[1] if exc_info else None
-        if isinstance(exc, PromethiumError):
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(exc.to_dict()))
-            return
         if exc is None or isinstance(exc, tornado.web.HTTPError):
             super().write_error(status_code, **kwargs)
             return
-        err = PromethiumError(
-            ErrorCode.INTERNAL,
-            f"{type(exc).__name__}: {exc}",
-            hint="see the Jupyter server log for the traceback",
-        )
+        if not isinstance(exc, PromethiumError):
+            exc = PromethiumError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}",
+                                  hint="see the Jupyter server log for the traceback")
+        self.set_status(http_status(exc))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(err.to_dict()))
+        self.finish(json.dumps(exc.to_dict()))
+
+
+def _info() -> dict[str, Any]:
+    from promethium_lab.core.config import get_config
+    from promethium_lab.core.version import __version__
+    from promethium_lab.server.models import Info
+
+    return Info(version=__version__, data_dir=str(get_config().data_dir),
+                python=sys.version.split()[0]).to_dict()
 
 
 class InfoHandler(PromethiumAPIHandler):
     """``GET promethium/info``: version of promethium_lab, its data dir, Python version."""
 
     @tornado.web.authenticated
-    def get(self) -> None:
-        from promethium_lab.core.config import get_config
-        from promethium_lab.core.version import __version__
-
-        try:
-            data_dir = str(get_config().data_dir)
-        except PromethiumError as err:
-            self.send_error_json(err)
-            return
-        self.finish(
-            json.dumps(
-                {
-                    "version": __version__,
-                    "data_dir": data_dir,
-                    "python": sys.version.split()[0],
-                }
-            )
-        )
+    async def get(self) -> None:
+        await self.answer(_info)
 
 
-class DatasetsHandler(PromethiumAPIHandler):
+class _ContentsHandler(PromethiumAPIHandler):
+    """Routes that read files under the server root (Jupyter's ``contents`` permission)."""
+
+    auth_resource = "contents"
+
+
+class DatasetsHandler(_ContentsHandler):
     """``GET promethium/datasets?root=<dir>``: datasets under a folder of the server root."""
-
-    auth_resource = "contents"  # reading the listing is reading contents
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         limits = self.settings.get("promethium_lab", {})
-        root = self.get_query_argument("root", "")
-        try:
-            result = await asyncio.to_thread(
-                scan_datasets,
-                self.settings["server_root_dir"],
-                root,
-                limits.get("max_depth", 3),
-                limits.get("max_entries", 2000),
-            )
-        except PromethiumError as err:
-            self.send_error_json(err)
-            return
-        self.finish(json.dumps(result))
+        await self.answer(scan_datasets, self.server_root, self.get_query_argument("root", ""),
+                          limits.get("max_depth", 3), limits.get("max_entries", 2000))
 
 
-def _job_record(job_id: str) -> dict[str, Any]:
-    """The JSON record of ``job_id`` from the user's job store (``JOB_NOT_FOUND``, 404, when
-    there is none)."""
-    from promethium_lab.jobs import get_store
-
-    return get_store().get(job_id).to_dict()
-
-
-def _cancel(job_id: str) -> dict[str, Any]:
-    """Ask job ``job_id`` to stop (the store's flag, seen by its runner wherever it runs) and
-    return its record after asking."""
-    from promethium_lab.jobs import cancel_job
-
-    _job_record(job_id)  # 404 for an unknown id
-    cancel_job(job_id)
-    return _job_record(job_id)
-
-
-class _JobRouteHandler(PromethiumAPIHandler):
-    """Base of the job routes: runs a store call off the event loop and answers its JSON
-    (or the error envelope)."""
-
-    auth_resource = "kernels"  # a job is work a kernel (or its cluster) does
-
-    async def answer(self, call: Any, job_id: str) -> None:
-        try:
-            record = await asyncio.to_thread(call, job_id)
-        except PromethiumError as err:
-            self.send_error_json(err)
-            return
-        self.finish(json.dumps(record))
-
-
-class JobHandler(_JobRouteHandler):
-    """``GET promethium/jobs/<id>``: the job's record (``JobRecord`` of openapi.yaml)."""
+class DatasetSummaryHandler(_ContentsHandler):
+    """``GET promethium/datasets/summary?path=``: geometry, live/absent traces, time axis,
+    headers digest of one dataset (headers only; see :func:`summarize`)."""
 
     @tornado.web.authenticated
     @authorized
-    async def get(self, job_id: str) -> None:
-        await self.answer(_job_record, job_id)
+    async def get(self) -> None:
+        await self.answer(summarize, self.server_root, self.get_query_argument("path", ""))
 
 
-class JobCancelHandler(_JobRouteHandler):
-    """``POST promethium/jobs/<id>/cancel``: ask a job to stop; answers its record.
+#: query arguments of the dataset preview that are not trace-dim labels
+_PREVIEW_ARGS = frozenset({"path", "width", "height", "clip"})
 
-    Works whatever the kernel that submitted the job is doing: the request only sets the
-    job store's cancel flag, which the job's runner checks between batches (a queued job is
-    canceled at once, a running one is ``stopping`` until its runner stops). Asking again,
-    or asking a finished job, changes nothing and answers its record. Tornado checks XSRF
-    for this POST unless the request carries the server's token.
-    """
+
+class DatasetPreviewHandler(_ContentsHandler):
+    """``GET promethium/datasets/preview.png?path=&inline=&width=&height=&clip=``: a section
+    of a dataset as a PNG, one pixel per trace and sample up to ``width × height``."""
 
     @tornado.web.authenticated
     @authorized
-    async def post(self, job_id: str) -> None:
-        await self.answer(_cancel, job_id)
+    async def get(self) -> None:
+        width = self.int_argument("width", 1200, 16, 4096)
+        height = self.int_argument("height", 800, 16, 4096)
+        clip = self.int_argument("clip", 99, 50, 100)
+        selection = {name: self.int_argument(name, 0, -(2**31), 2**31 - 1)
+                     for name in self.request.query_arguments
+                     if name not in _PREVIEW_ARGS and not name.startswith("_")}
+        await self.answer(section_preview, self.server_root, self.get_query_argument("path", ""),
+                          width=width, height=height, clip=float(clip), selection=selection)
+
+
+class ModelsHandler(_ContentsHandler):
+    """``GET promethium/models``: every model version with its lineage."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from promethium_lab.server.registry import model_list
+
+        await self.answer(model_list)
+
+
+class ModelHandler(_ContentsHandler):
+    """``GET promethium/models/<name>`` (or ``<name>:vN``): one model, all its versions."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        from promethium_lab.server.registry import model_detail
+
+        await self.answer(model_detail, name)
+
+
+class WorkflowsHandler(PromethiumAPIHandler):
+    """``GET promethium/workflows``: every job kind and its parameters' JSON Schema."""
+
+    auth_resource = "kernels"
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from promethium_lab.server.registry import workflow_list
+
+        await self.answer(workflow_list)

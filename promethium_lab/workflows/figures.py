@@ -17,7 +17,8 @@ import xarray as xr
 
 from promethium_lab.core.errors import PromethiumError
 
-__all__ = ["rasterize_section", "save_comparison_png", "save_section_png", "select_section"]
+__all__ = ["rasterize_section", "save_comparison_png", "save_section_png", "section_png",
+           "select_section"]
 
 
 def select_section(ds: xr.Dataset | xr.DataArray, **selection: int) -> xr.DataArray:
@@ -70,6 +71,32 @@ def rasterize_section(section: xr.DataArray, width: int = 1200, height: int = 80
                         coords={trace_dim: section[trace_dim].values[::fx],
                                 "time": section["time"].values[::ft]},
                         attrs=section.attrs)
+
+
+def section_png(section: xr.DataArray, *, width: int = 1200, height: int = 800,
+                cmap: str = "gray_r", clip_percentile: float = 99.0) -> bytes:
+    """A section as PNG bytes, one pixel per trace and sample (no axes): traces across,
+    time down, reduced by :func:`rasterize_section` to at most ``width × height`` pixels.
+
+    A 2-D section without a ``time`` dim (e.g. a job's preview) is drawn with its last dim
+    down. Amplitudes are clipped symmetrically at ``clip_percentile`` of ``|amplitude|``.
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if section.ndim == 2 and "time" not in section.dims:
+        section = section.rename({section.dims[-1]: "time"})
+    img = rasterize_section(section, width, height)
+    data = np.asarray(img.values, dtype=np.float32).T
+    vmax = float(np.nanpercentile(np.abs(data), clip_percentile)) if data.size else 0.0
+    buf = io.BytesIO()
+    plt.imsave(buf, np.nan_to_num(data), cmap=cmap, vmin=-(vmax or 1.0), vmax=vmax or 1.0,
+               format="png")
+    return buf.getvalue()
 
 
 def save_section_png(

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["describe", "format_summary"]
+__all__ = ["describe", "format_summary", "headers_digest"]
+
+#: headers hashed in full up to this size; larger ones by evenly spaced rows
+_DIGEST_MAX_MB = 64.0
 
 
-def describe(source: str | os.PathLike | xr.Dataset, **reader_options: Any) -> dict[str, Any]:
-    """JSON-safe summary: geometry, dims, live/absent traces, time axis, amplitude range.
+def describe(source: str | os.PathLike | xr.Dataset, *, amplitudes: bool = True,
+             **reader_options: Any) -> dict[str, Any]:
+    """JSON-safe summary: geometry, dims, live/absent traces, time axis, amplitude range,
+    headers digest.
 
     Only the trace mask and header-derived values are read; amplitude statistics are
     computed from the full data only for surveys under 64 MB, else from a sample of traces.
+    With ``amplitudes=False`` no sample is read at all (the ``amplitude_*`` values are
+    None): what the server's dataset summary does, so its cost is the headers'.
     ``reader_options`` go to :func:`~promethium_lab.io.survey.open_survey` when ``source`` is
     a path (e.g. ``truncated="keep"`` for a miniSEED file whose last record is cut).
     """
@@ -27,7 +35,9 @@ def describe(source: str | os.PathLike | xr.Dataset, **reader_options: Any) -> d
     t = np.asarray(ds["time"].values, dtype=float)
     n_traces = int(np.prod(amp.shape[:-1]))
     n_live = int(mask.sum()) if mask is not None else n_traces
-    if amp.nbytes <= 64 * 2**20:
+    if not amplitudes:
+        values = np.empty(0, dtype=np.float32)
+    elif amp.nbytes <= 64 * 2**20:
         values = np.asarray(amp.values)
     else:
         first = amp.dims[0]
@@ -50,7 +60,29 @@ def describe(source: str | os.PathLike | xr.Dataset, **reader_options: Any) -> d
         "segy_format": ds.attrs.get("segy_format"),
         "trace_dims": {str(d): [int(ds[d].values[0]), int(ds[d].values[-1])]
                        for d in amp.dims[:-1] if d in ds.coords and ds[d].dtype.kind in "iu"},
+        "headers_digest": headers_digest(ds),
     }
+
+
+def headers_digest(ds: xr.Dataset, max_mb: float = _DIGEST_MAX_MB) -> str:
+    """``sha256:<hex>`` of a survey's headers: every variable and coordinate without a
+    ``time`` dim except ``amplitude`` (raw trace headers, file header, trace mask, trace
+    coordinates), by name. Samples are never read; a variable over ``max_mb`` is hashed by
+    evenly spaced rows of its first dim."""
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        var = ds.variables[name]
+        if name == "amplitude" or "time" in var.dims:
+            continue
+        if var.ndim and var.nbytes > max_mb * 2**20:
+            rows = max(1, int(var.shape[0] * max_mb * 2**20 // var.nbytes))
+            var = var[np.unique(np.linspace(0, var.shape[0] - 1, rows).round().astype(int))]
+        values = np.asarray(var.values)
+        if values.dtype.kind == "O":
+            values = values.astype(str)
+        h.update(f"{name}:{values.dtype.str}:{values.shape}".encode())
+        h.update(np.ascontiguousarray(values).tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 def format_summary(info: dict[str, Any]) -> str:

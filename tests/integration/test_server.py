@@ -119,7 +119,7 @@ async def test_datasets_skip_symlinks_leaving_the_root(
     assert listing["datasets"] == []
     status, body = await _error(jp_fetch, "promethium", "datasets", params={"root": "link-out"})
     assert status == 403
-    assert body["code"] == ErrorCode.INVALID_PARAMETER.value
+    assert body["code"] == ErrorCode.PATH_OUTSIDE_ROOT.value
 
 
 @pytest.mark.parametrize("root", ["..", "../..", "a/../../..", "/etc", "/"])
@@ -127,7 +127,8 @@ async def test_datasets_outside_root_is_403_json(jp_fetch, jp_root_dir, root):
     (jp_root_dir / "a").mkdir()
     status, body = await _error(jp_fetch, "promethium", "datasets", params={"root": root})
     assert status == 403
-    assert body["code"] == ErrorCode.INVALID_PARAMETER.value
+    assert body["code"] == ErrorCode.PATH_OUTSIDE_ROOT.value
+    assert body["name"] == "PATH_OUTSIDE_ROOT"
     assert body["message"] and body["hint"]
     assert body["retryable"] is False
 
@@ -158,13 +159,20 @@ async def test_unauthenticated_requests_are_refused(jp_fetch, route):
 
 
 def test_openapi_describes_every_route():
+    """openapi.yaml has one path per route of the app (and no other)."""
     import yaml
+
+    from promethium_lab.server.app import ROUTES
 
     spec = yaml.safe_load(
         (Path(promethium_lab.__file__).parent / "server" / "openapi.yaml").read_text()
     )
-    assert set(spec["paths"]) == {"/info", "/datasets", "/jobs/{job_id}",
-                                  "/jobs/{job_id}/cancel"}
+    urls = {path: "/promethium" + path.format(job_id="0123456789ab", name="synthetic-unet")
+            for path in spec["paths"]}
+    served = {path: [p for p, _ in ROUTES if re.fullmatch(p, url)] for path, url in urls.items()}
+    assert all(len(patterns) == 1 for patterns in served.values()), served
+    assert sorted(p for patterns in served.values() for p in patterns) == sorted(
+        p for p, _ in ROUTES)
     assert spec["components"]["schemas"]["Error"]["required"] == [
         "code",
         "message",

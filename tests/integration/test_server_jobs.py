@@ -15,10 +15,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
+from _server_helpers import fetch
 
 from promethium_lab.core.errors import ErrorCode
 from promethium_lab.jobs import (
@@ -45,16 +44,7 @@ def batches_kind():
     unregister_workflow("batches")
 
 
-async def _fetch(jp_fetch, *parts: str, **kwargs) -> tuple[int, Any]:
-    """``(status, body)`` of a request, refusals included; a JSON body parsed."""
-    try:
-        response = await jp_fetch(*parts, **kwargs)
-    except HTTPClientError as err:
-        response = err.response
-    body = response.body
-    if response.headers.get("Content-Type", "").startswith("application/json"):
-        body = json.loads(body)
-    return response.code, body
+_fetch = fetch
 
 
 async def _json(jp_fetch, *parts: str, **kwargs) -> dict:
@@ -212,3 +202,146 @@ def test_cancel_through_a_jupyter_server_while_the_main_thread_is_blocked(
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
         server.communicate(timeout=30)
+
+
+# ------------------------------------------------------------------ list, submit, preview
+async def test_job_pages_are_stable_while_jobs_are_added(jp_fetch):
+    """Keyset paging: jobs added between two page fetches never shift a later page, so a
+    walk through the pages sees every older job exactly once, newest first."""
+    store = get_store()
+    older = [store.create("ingest", {"n": i}).id for i in range(23)]
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        params = {"limit": "5", **({"cursor": cursor} if cursor else {})}
+        page = await _json(jp_fetch, "promethium", "jobs", params=params)
+        assert len(page["jobs"]) <= 5
+        seen += [job["id"] for job in page["jobs"]]
+        for i in range(3):  # the kernels go on submitting while the panel pages
+            store.create("export", {"added": i})
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == older[::-1]  # no duplicates, no gaps
+    first = await _json(jp_fetch, "promethium", "jobs", params={"limit": "3"})
+    assert [job["kind"] for job in first["jobs"]] == ["export"] * 3  # the new ones lead
+    JobRecord.model_validate(first["jobs"][0])
+
+    store.request_cancel(older[0])
+    store.request_cancel(older[1])
+    only = await _json(jp_fetch, "promethium", "jobs",
+                       params={"state": "canceled,failed", "kind": "ingest"})
+    assert [job["id"] for job in only["jobs"]] == [older[1], older[0]]
+    assert only["next_cursor"] is None
+    for params in ({"limit": "0"}, {"limit": "x"}, {"limit": "501"}, {"cursor": "!!"},
+                   {"cursor": "bm90IGpzb24"}, {"state": "sleeping"}):
+        status, body = await _fetch(jp_fetch, "promethium", "jobs", params=params)
+        assert status == 400, params
+        assert body["code"] == ErrorCode.INVALID_PARAMETER.value and body["hint"]
+
+
+def _png_size(body: bytes) -> tuple[int, int]:
+    """``(width, height)`` of a PNG, from its IHDR chunk."""
+    assert body[:8] == b"\x89PNG\r\n\x1a\n" and body[12:16] == b"IHDR"
+    return int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
+
+
+async def test_a_job_submitted_through_post_runs_to_completion(jp_fetch, jp_root_dir,
+                                                               seismic_file):
+    """Reconstruct a real SEG-Y with absent traces into a store under the root, in a runner
+    process of its own; its preview is a PNG of the preview's size."""
+    from promethium_lab.jobs.preview import read_preview
+
+    seismic_file("f3_missing_traces_ibm.sgy", jp_root_dir / "surveys")
+    body = json.dumps({"kind": "reconstruct", "parameters": {
+        "source": "surveys/f3_missing_traces_ibm.sgy", "out": "surveys/filled.zarr",
+        "method": "linear", "blind": False, "access_patterns": []}}).encode()
+    response = await jp_fetch("promethium", "jobs", method="POST", body=body)
+    assert response.code == 201
+    record = json.loads(response.body)
+    assert response.headers["Location"].endswith(f"/promethium/jobs/{record['id']}")
+    assert record["kind"] == "reconstruct" and record["executor"] == "process"
+    assert record["parameters"]["source"] == str(
+        (jp_root_dir / "surveys" / "f3_missing_traces_ibm.sgy").resolve())
+
+    def finished() -> dict | None:
+        rec = get_store().get(record["id"])
+        return rec if rec.is_terminal else None
+
+    rec = await asyncio.to_thread(poll, finished, "the job to end", DEADLINE_S)
+    assert rec.state == JobState.COMPLETED, rec.error
+    assert (jp_root_dir / "surveys" / "filled.zarr" / "zarr.json").is_file()
+    summary = await _json(jp_fetch, "promethium", "datasets", "summary",
+                          params={"path": "surveys/filled.zarr"})
+    assert summary["absent_traces"] == 0 and summary["live_traces"] == 414
+
+    preview = read_preview(rec.preview_path)
+    sizes = preview.squeeze().sizes
+    status, png = await _fetch(jp_fetch, "promethium", "jobs", rec.id, "preview.png")
+    assert status == 200
+    assert _png_size(png) == (sizes["crossline"], sizes["time"])
+    status, png = await _fetch(jp_fetch, "promethium", "jobs", rec.id, "preview.png",
+                               params={"width": "16", "height": "16"})
+    assert status == 200 and max(_png_size(png)) <= 16
+
+
+@pytest.mark.parametrize("submission, status, code", [
+    ({"kind": "no-such-kind"}, 400, ErrorCode.INVALID_PARAMETER),
+    ({"kind": "ingest", "parameters": {"path": "f3.sgy"}}, 400, ErrorCode.INVALID_PARAMETER),
+    ({"kind": "export", "parameters": {"store": "s.zarr", "path": "o.sgy", "colour": 1}},
+     400, ErrorCode.INVALID_PARAMETER),
+    ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "s.zarr", "workers": "x"}},
+     400, ErrorCode.INVALID_PARAMETER),
+    ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "s.zarr"},
+      "executor": "kernel"}, 400, ErrorCode.INVALID_PARAMETER),
+    ({"kind": "ingest", "priority": 1}, 400, ErrorCode.INVALID_PARAMETER),
+    ({"kind": "ingest", "parameters": {"path": "../f3.sgy", "store": "s.zarr"}},
+     403, ErrorCode.PATH_OUTSIDE_ROOT),
+    ({"kind": "ingest", "parameters": {"path": "/etc/hosts", "store": "s.zarr"}},
+     403, ErrorCode.PATH_OUTSIDE_ROOT),
+    ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "out-link/s.zarr"}},
+     403, ErrorCode.PATH_OUTSIDE_ROOT),
+    ({"kind": "ingest", "parameters": {"path": "missing.sgy", "store": "s.zarr"}},
+     404, ErrorCode.PATH_NOT_FOUND),
+    ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "no/dir/s.zarr"}},
+     404, ErrorCode.PATH_NOT_FOUND),
+])
+async def test_bad_submissions_answer_the_envelope_and_create_no_job(
+        jp_fetch, jp_root_dir, tmp_path, submission, status, code):
+    (jp_root_dir / "f3.sgy").write_bytes(b"\0" * 3600)
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", jp_root_dir / "out-link")
+    answer, body = await _fetch(jp_fetch, "promethium", "jobs", method="POST",
+                                body=json.dumps(submission).encode())
+    assert answer == status, body
+    assert body["code"] == code.value and body["message"] and body["hint"]
+    assert get_store().page()[0] == []  # nothing was submitted
+
+
+async def test_a_body_that_is_not_json_is_400(jp_fetch):
+    status, body = await _fetch(jp_fetch, "promethium", "jobs", method="POST", body=b"{kind")
+    assert status == 400 and body["code"] == ErrorCode.INVALID_PARAMETER.value
+
+
+async def test_submit_with_a_login_cookie_needs_the_xsrf_header(jp_fetch):
+    login = await jp_fetch("promethium", "jobs")  # token-authenticated: sets a cookie
+    cookies = [c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie")]
+    browser = {"Authorization": "", "Cookie": "; ".join(cookies)}
+    body = json.dumps({"kind": "no-such-kind"}).encode()
+    status, answer = await _fetch(jp_fetch, "promethium", "jobs", method="POST", body=body,
+                                  headers=browser)
+    assert status == 403 and "xsrf" in str(answer).lower()
+    xsrf = "2|6f2b3c1a|7e1d0b5f8c9a4e3d2c1b0a9f8e7d6c5b|1700000000"
+    with_xsrf = {**browser, "Cookie": f"{browser['Cookie']}; _xsrf={xsrf}", "X-XSRFToken": xsrf}
+    status, answer = await _fetch(jp_fetch, "promethium", "jobs", method="POST", body=body,
+                                  headers=with_xsrf)
+    assert status == 400 and answer["code"] == ErrorCode.INVALID_PARAMETER.value  # past XSRF
+
+
+async def test_job_preview_is_404_until_there_is_one(jp_fetch):
+    job_id = get_store().create("ingest").id
+    status, body = await _fetch(jp_fetch, "promethium", "jobs", job_id, "preview.png")
+    assert status == 404
+    assert body["code"] == ErrorCode.PATH_NOT_FOUND.value and body["retryable"] is True
+    status, body = await _fetch(jp_fetch, "promethium", "jobs", "feedfacecafe", "preview.png")
+    assert status == 404 and body["code"] == ErrorCode.JOB_NOT_FOUND.value
