@@ -19,6 +19,10 @@
   machinery's own checks; every failure is a typed ``PromethiumError`` shown inline
   (``code: message`` and its hint) under the field it concerns.
 * **Executors**: the kernel (threads), a Dask LocalCluster, or a scheduler address.
+
+The form's logic (:class:`_WizardForm`) is written once against a small toolkit adapter:
+:class:`JobWizard` draws it with ipywidgets, :class:`~promethium_lab.widgets.serve.PanelJobWizard`
+with Panel widgets.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,60 +178,78 @@ def _editable(prop: dict[str, Any]) -> bool:
     return "x-python-only" not in text and "$ref" not in text
 
 
-class _Field:
-    """One parameter of the form: its widget, its help and its inline error."""
+#: what the "auto" choice of a ``bool | None`` field stands for (ipywidgets would show an
+#: option whose value is None as no selection at all)
+AUTO = "auto"
 
-    def __init__(self, name: str, prop: dict[str, Any], required: bool) -> None:
+
+class _Field:
+    """One parameter of the form: its widget, its help and its inline error.
+
+    ``kit`` makes the widgets (:class:`_IpyKit` in Jupyter, the Panel one in ``panel
+    serve``); reading, checking and errors are the same for both.
+    """
+
+    def __init__(self, name: str, prop: dict[str, Any], required: bool,
+                 kit: _Kit | None = None) -> None:
         self.name, self.prop, self.required = name, prop, required
+        self.kit = kit or _IpyKit()
         self.kind = _field_kind(prop)
         self.nullable = "null" in _types(prop)
         self.default = prop.get("default", _UNSET)
-        self.widget = self._make()
-        self.widget.description = name + (" *" if required else "")
-        self.widget.style = {"description_width": "150px"}
-        self.widget.layout = W.Layout(width="460px")
-        self.widget.add_class("pl-input")
+        self.is_text = False
+        self.widget = self._make(name + (" *" if required else ""))
         help_text = str(prop.get("description") or "")
-        self.help = W.HTML(f'<span class="pl-help">{html.escape(help_text)}</span>')
-        self.error = W.HTML("")
-        self.error.add_class("pl-field-error")
-        self.row = W.VBox([W.HBox([self.widget, self.help]), self.error])
+        self.help = self.kit.html(f'<span class="pl-help">{html.escape(help_text)}</span>')
+        self.error = self.kit.html("", "pl-field-error")
+        self.row = self.kit.column([self.kit.row([self.widget, self.help]), self.error])
 
-    def _make(self) -> W.Widget:
+    def _make(self, label: str) -> Any:
+        kit = self.kit
         default = None if self.default is _UNSET else self.default
         if self.kind == "enum":
-            return W.Dropdown(options=list(self.prop["enum"]), value=default)
+            return kit.choice(label, list(self.prop["enum"]), default)
         if self.kind == "bool":
-            return W.Checkbox(value=bool(default), indent=False)
+            return kit.checkbox(label, bool(default))
         if self.kind == "bool?":
-            return W.Dropdown(options=[("auto", None), ("yes", True), ("no", False)],
-                              value=default)
+            return kit.choice(label, [(AUTO, AUTO), ("yes", True), ("no", False)],
+                              AUTO if default is None else default)
         if self.kind == "int" and isinstance(default, int) and not self.nullable:
-            return W.IntText(value=default)
+            return kit.number(label, default, integer=True)
         if self.kind == "float" and isinstance(default, int | float) and not self.nullable:
-            return W.FloatText(value=float(default))
-        return W.Text(value=_as_text(default, self.kind),
-                      placeholder="(default)" if not self.required else "")
+            return kit.number(label, float(default), integer=False)
+        self.is_text = True
+        return kit.text(label, _as_text(default, self.kind),
+                        placeholder="(default)" if not self.required else "")
+
+    def _refuse(self, value: Any) -> PromethiumError:
+        expected = {"int": "an integer", "float": "a number", "bool": "true or false",
+                    "bool?": "true, false or None"}.get(self.kind, "one of the choices")
+        err = PromethiumError.invalid(f"{self.name}={value!r} is not {expected}",
+                                      hint=self.prop.get("description") or "")
+        self.show(err)
+        return err
 
     def write(self, value: Any) -> None:
         """Put ``value`` in the widget; INVALID_PARAMETER when it cannot hold it."""
-        if isinstance(self.widget, W.Text):
+        if self.is_text:
             self.widget.value = _as_text(value, self.kind)
             return
+        if self.kind == "bool?" and value is None:
+            value = AUTO
+        if self.kind in ("enum", "bool?") and value not in self.kit.values(self.widget):
+            raise self._refuse(value)
         try:
             self.widget.value = value
         except (traitlets.TraitError, TypeError, ValueError):
-            expected = {"int": "an integer", "float": "a number", "bool": "true or false",
-                        "bool?": "true, false or None"}.get(self.kind, "one of the choices")
-            err = PromethiumError.invalid(f"{self.name}={value!r} is not {expected}",
-                                          hint=self.prop.get("description") or "")
-            self.show(err)
-            raise err from None
+            raise self._refuse(value) from None
 
     def read(self) -> Any:
         """The value typed in (``_UNSET`` for "use the default"); raises a typed error."""
         value = self.widget.value
-        if not isinstance(self.widget, W.Text):
+        if not self.is_text:
+            if self.kind == "bool?" and value == AUTO:
+                value = None
             return _UNSET if self.default is not _UNSET and value == self.default else value
         text = value.strip()
         if not text:
@@ -253,7 +276,7 @@ class _Field:
 
     def show(self, err: PromethiumError | None) -> None:
         """Show (or clear) the inline error."""
-        self.error.value = "" if err is None else _error_html(err)
+        self.kit.set_html(self.error, "" if err is None else _error_html(err))
 
 
 def _as_text(value: Any, kind: str) -> str:
@@ -317,7 +340,45 @@ def _check_types(func: Any, values: dict[str, Any], what: str,
     return out, errors
 
 
-# ----------------------------------------------------------------------------- widgets
+# -------------------------------------------------------------------------- toolkits
+Options = list[tuple[str, Any]] | list[str]
+
+
+class _Kit(typing.Protocol):
+    """The few widget operations the wizard needs, for one toolkit (ipywidgets, Panel).
+
+    Widgets are the toolkit's own; all of them have a ``value``. ``options`` are
+    ``(label, value)`` pairs or plain strings (label = value).
+    """
+
+    def choice(self, label: str, options: Options, value: Any) -> Any: ...
+    def checkbox(self, label: str, value: bool) -> Any: ...
+    def number(self, label: str, value: float, *, integer: bool) -> Any: ...
+    def text(self, label: str, value: str, *, placeholder: str = "") -> Any: ...
+    def textarea(self, label: str, *, placeholder: str = "") -> Any: ...
+    def html(self, text: str, cls: str = "") -> Any: ...
+    def banner(self, title: str) -> Any: ...
+    def button(self, label: str, *, tooltip: str = "", primary: bool = False) -> Any: ...
+    def column(self, children: list[Any]) -> Any: ...
+    def row(self, children: list[Any]) -> Any: ...
+    def set_html(self, widget: Any, text: str) -> None: ...
+    def get_html(self, widget: Any) -> str: ...
+    def set_banner(self, widget: Any, title: str) -> None: ...
+    def set_options(self, widget: Any, options: Options) -> None: ...
+    def pairs(self, widget: Any) -> list[tuple[str, Any]]: ...
+    def values(self, widget: Any) -> list[Any]: ...
+    def set_label(self, widget: Any, label: str) -> None: ...
+    def show(self, widget: Any, visible: bool) -> None: ...
+    def set_children(self, box: Any, children: list[Any]) -> None: ...
+    def on_change(self, widget: Any, callback: Callable[[], None]) -> None: ...
+    def on_click(self, button: Any, callback: Callable[[], None]) -> None: ...
+    def monitor(self, job: Any) -> tuple[Any, Any]: ...
+
+
+def _pairs(options: Any) -> list[tuple[str, Any]]:
+    return [o if isinstance(o, tuple) else (str(o), o) for o in options]
+
+
 class _Banner(anywidget.AnyWidget):
     """The wizard's Void/Neon title band; it also brings the widgets' CSS to the page."""
 
@@ -339,102 +400,169 @@ class _Banner(anywidget.AnyWidget):
     title = traitlets.Unicode("New job").tag(sync=True)
 
 
-def _section(text: str) -> W.HTML:
-    return W.HTML(f'<div class="pl-section">{html.escape(text)}</div>')
+class _KitBase:
+    """What every toolkit adapter does the same way."""
+
+    def pairs(self, widget: Any) -> list[tuple[str, Any]]:
+        return _pairs(widget.options)
+
+    def values(self, widget: Any) -> list[Any]:
+        return [v for _, v in self.pairs(widget)]
 
 
-class JobWizard(W.VBox):
-    """A form that submits a workflow as a job and shows its :class:`JobMonitor`.
+class _IpyKit(_KitBase):
+    """The wizard's widgets as ipywidgets (Jupyter)."""
 
-    Parameters
-    ----------
-    root : path-like
-        Folder whose datasets are offered (see :func:`find_datasets`).
-    task : str
-        Task (job kind) selected at first.
-    dataset, method, executor : str, optional
-        Selected at first (see :meth:`select`).
-    params : dict, optional
-        Parameter values filled in at first (see :meth:`set_params`).
-    job_store : JobStore or path, optional
-        Where jobs are recorded (default: the user's store).
-    max_depth : int
-        Folder levels below ``root`` searched for datasets.
+    WIDTH, LABEL = "460px", {"description_width": "150px"}
 
-    Attributes
-    ----------
-    job : Job or None
-        The last job submitted.
-    monitor : JobMonitor or None
-        Its monitor (shown under the form).
-    """
+    def _input(self, widget: W.Widget, label: str) -> W.Widget:
+        widget.description = label
+        widget.style = self.LABEL
+        widget.layout = W.Layout(width=self.WIDTH)  # one Layout each: hiding one hides one
+        widget.add_class("pl-input")
+        return widget
 
-    def __init__(self, root: str | os.PathLike = ".", *, task: str = "reconstruct",
-                 dataset: str | os.PathLike | None = None, method: str | None = None,
-                 executor: str | None = None, params: dict[str, Any] | None = None,
-                 job_store: Any = None, max_depth: int = 2) -> None:
+    def choice(self, label: str, options: Options, value: Any) -> Any:
+        return self._input(W.Dropdown(options=options, value=value), label)
+
+    def checkbox(self, label: str, value: bool) -> Any:
+        return self._input(W.Checkbox(value=value, indent=False), label)
+
+    def number(self, label: str, value: float, *, integer: bool) -> Any:
+        return self._input(W.IntText(value=value) if integer else W.FloatText(value=value),
+                           label)
+
+    def text(self, label: str, value: str, *, placeholder: str = "") -> Any:
+        return self._input(W.Text(value=value, placeholder=placeholder), label)
+
+    def textarea(self, label: str, *, placeholder: str = "") -> Any:
+        widget = self._input(W.Textarea(placeholder=placeholder), label)
+        widget.layout.height = "48px"
+        return widget
+
+    def html(self, text: str, cls: str = "") -> Any:
+        widget = W.HTML(text)
+        if cls:
+            widget.add_class(cls)
+        return widget
+
+    def banner(self, title: str) -> Any:
+        return _Banner(title=title)
+
+    def button(self, label: str, *, tooltip: str = "", primary: bool = False) -> Any:
+        if primary:
+            widget = W.Button(description=label, icon="play")
+            widget.add_class("pl-submit")
+            return widget
+        return W.Button(description=label, tooltip=tooltip, layout=W.Layout(width="90px"))
+
+    def column(self, children: list[Any]) -> Any:
+        return W.VBox(children)
+
+    def row(self, children: list[Any]) -> Any:
+        return W.HBox(children)
+
+    def set_html(self, widget: Any, text: str) -> None:
+        widget.value = text
+
+    def get_html(self, widget: Any) -> str:
+        return str(widget.value)
+
+    def set_banner(self, widget: Any, title: str) -> None:
+        widget.title = title
+
+    def set_options(self, widget: Any, options: Options) -> None:
+        widget.options = options
+
+    def set_label(self, widget: Any, label: str) -> None:
+        widget.description = label
+
+    def show(self, widget: Any, visible: bool) -> None:
+        widget.layout.display = None if visible else "none"
+
+    def set_children(self, box: Any, children: list[Any]) -> None:
+        box.children = children
+
+    def on_change(self, widget: Any, callback: Callable[[], None]) -> None:
+        widget.observe(lambda _change: callback(), names="value")
+
+    def on_click(self, button: Any, callback: Callable[[], None]) -> None:
+        button.on_click(lambda _button: callback())
+
+    def monitor(self, job: Any) -> tuple[Any, Any]:
+        monitor = JobMonitor(job)
+        return monitor, monitor.box
+
+
+def _section(kit: _Kit, text: str) -> Any:
+    return kit.html(f'<div class="pl-section">{html.escape(text)}</div>')
+
+
+
+# ------------------------------------------------------------------------------ wizard
+class _WizardForm:
+    """The job wizard's logic, whatever toolkit draws it (see :class:`JobWizard`)."""
+
+    kit: _Kit
+    monitor: Any
+
+    def _build(self, root: str | os.PathLike, *, kit: _Kit, task: str, job_store: Any,
+               max_depth: int) -> list[Any]:
+        """Make the form's widgets with ``kit``; returns the rows to lay out."""
         from promethium_lab.jobs import workflow_kinds
 
+        self.kit = kit
         self.root = Path(root).expanduser().resolve()
         self.job_store = job_store
         self.max_depth = max_depth
         self.job: Any = None
-        self.monitor: JobMonitor | None = None
+        self.monitor = None
+        self.datasets: list[DatasetChoice] = []
         self.fields: dict[str, _Field] = {}
         self.method_fields: dict[str, _Field] = {}
         self._suggested: dict[str, str] = {}
         self._dataset_param = ""
 
-        def wide() -> W.Layout:  # one Layout per widget: hiding one must not hide all
-            return W.Layout(width="460px")
-
-        label = {"description_width": "150px"}
-        self.banner = _Banner(title="New job")
-        self.dataset_w = W.Dropdown(description="dataset", layout=wide(), style=label)
-        self.refresh_w = W.Button(description="rescan", layout=W.Layout(width="90px"),
-                                  tooltip=f"look for datasets under {self.root}")
+        self.banner = kit.banner("New job")
+        self.dataset_w = kit.choice("dataset", [], None)
+        self.refresh_w = kit.button("rescan", tooltip=f"look for datasets under {self.root}")
         kinds = workflow_kinds()
-        self.task_w = W.Dropdown(options=kinds, value=task if task in kinds else kinds[0],
-                                 description="task", layout=wide(), style=label)
-        self.task_help = W.HTML("")
-        self.method_w = W.Dropdown(description="method", layout=wide(), style=label)
-        self.params_box = W.VBox([])
-        self.method_box = W.VBox([])
-        self.extra_w = W.Textarea(description="more (JSON)", placeholder='{"name": value}',
-                                  layout=W.Layout(width="460px", height="48px"), style=label)
-        self.extra_error = W.HTML("")
-        self.extra_error.add_class("pl-field-error")
-        self.executor_w = W.Dropdown(options=list(EXECUTORS.items()), value="kernel",
-                                     description="run on", layout=wide(), style=label)
-        self.address_w = W.Text(description="scheduler", placeholder="tcp://127.0.0.1:8786",
-                                layout=wide(), style=label)
-        self.address_error = W.HTML("")
-        self.address_error.add_class("pl-field-error")
-        self.submit_w = W.Button(description="Submit", icon="play")
-        self.submit_w.add_class("pl-submit")
-        self.error_w = W.HTML("")
-        self.error_w.add_class("pl-error")
-        self.monitor_box = W.VBox([])
-        super().__init__([
+        self.task_w = kit.choice("task", kinds, task if task in kinds else kinds[0])
+        self.task_help = kit.html("")
+        self.method_w = kit.choice("method", [], None)
+        self.params_box = kit.column([])
+        self.method_box = kit.column([])
+        self.extra_w = kit.textarea("more (JSON)", placeholder='{"name": value}')
+        self.extra_error = kit.html("", "pl-field-error")
+        self.executor_w = kit.choice("run on", list(EXECUTORS.items()), "kernel")
+        self.address_w = kit.text("scheduler", "", placeholder="tcp://127.0.0.1:8786")
+        self.address_error = kit.html("", "pl-field-error")
+        self.submit_w = kit.button("Submit", primary=True)
+        self.error_w = kit.html("", "pl-error")
+        self.monitor_box = kit.column([])
+        return [
             self.banner,
-            _section("Data"), W.HBox([self.dataset_w, self.refresh_w]),
-            _section("Task"), self.task_w, self.task_help, self.method_w,
-            _section("Parameters"), self.params_box, self.method_box,
-            W.VBox([self.extra_w, self.extra_error]),
-            _section("Run on"), self.executor_w, W.VBox([self.address_w, self.address_error]),
-            W.HBox([self.submit_w]), self.error_w, self.monitor_box,
-        ])
-        self.add_class("pl-widget")
-        self.add_class("pl-wizard")
+            _section(kit, "Data"), kit.row([self.dataset_w, self.refresh_w]),
+            _section(kit, "Task"), self.task_w, self.task_help, self.method_w,
+            _section(kit, "Parameters"), self.params_box, self.method_box,
+            kit.column([self.extra_w, self.extra_error]),
+            _section(kit, "Run on"), self.executor_w,
+            kit.column([self.address_w, self.address_error]),
+            kit.row([self.submit_w]), self.error_w, self.monitor_box,
+        ]
 
+    def _start(self, *, dataset: str | os.PathLike | None, method: str | None,
+               executor: str | None, params: dict[str, Any] | None) -> None:
+        """Fill the form in and wire its widgets (after they are laid out)."""
+        kit = self.kit
         self.rescan()
         self._build_task()
-        self.task_w.observe(lambda _c: self._build_task(), names="value")
-        self.method_w.observe(lambda _c: self._build_method(), names="value")
-        self.dataset_w.observe(lambda _c: self._suggest_outputs(), names="value")
-        self.executor_w.observe(lambda _c: self._show_address(), names="value")
-        self.refresh_w.on_click(lambda _b: self.rescan())
-        self.submit_w.on_click(self._on_submit)
+        kit.on_change(self.task_w, self._build_task)
+        kit.on_change(self.method_w, self._build_method)
+        kit.on_change(self.dataset_w, self._suggest_outputs)
+        kit.on_change(self.executor_w, self._show_address)
+        kit.on_click(self.refresh_w, self.rescan)
+        kit.on_click(self.submit_w, self._on_submit)
         self._show_address()
         self.select(dataset=dataset, method=method, executor=executor)
         if params:
@@ -445,34 +573,36 @@ class JobWizard(W.VBox):
         """Look for datasets under :attr:`root` again; returns them."""
         self.datasets = find_datasets(self.root, max_depth=self.max_depth)
         current = self.dataset_w.value
-        self.dataset_w.options = [(d.label, str(d.path)) for d in self.datasets]
+        self.kit.set_options(self.dataset_w, [(d.label, str(d.path)) for d in self.datasets])
         values = [str(d.path) for d in self.datasets]
         self.dataset_w.value = current if current in values else (values[0] if values else None)
         return self.datasets
 
     def select(self, *, dataset: str | os.PathLike | None = None, task: str | None = None,
-               method: str | None = None, executor: str | None = None) -> JobWizard:
+               method: str | None = None, executor: str | None = None) -> Any:
         """Choose the dataset, task, method and executor (None keeps the current one).
 
         ``dataset`` is a path (relative to the working folder, or absolute); one not found
         by the scan is added to the choices. ``executor`` is ``"kernel"``, ``"dask"`` or
         a scheduler address. Raises INVALID_PARAMETER for an unknown task or method.
         """
+        kit = self.kit
         if task is not None:
-            if task not in self.task_w.options:
+            if task not in kit.values(self.task_w):
                 raise PromethiumError.invalid(f"unknown task {task!r}",
-                                              hint=f"use one of {list(self.task_w.options)}")
+                                              hint=f"use one of {kit.values(self.task_w)}")
             self.task_w.value = task
         if dataset is not None:
             path = str(Path(dataset).expanduser().resolve())
-            if path not in [v for _, v in self.dataset_w.options]:
-                self.dataset_w.options = [*self.dataset_w.options, (str(dataset), path)]
+            if path not in kit.values(self.dataset_w):
+                kit.set_options(self.dataset_w,
+                                [*kit.pairs(self.dataset_w), (str(dataset), path)])
             self.dataset_w.value = path
         if method is not None:
-            if method not in self.method_w.options:
+            if method not in kit.values(self.method_w):
                 raise PromethiumError.invalid(
-                    f"{self.task_w.value} has no method {method!r}",
-                    hint=f"use one of {list(self.method_w.options) or 'none'}")
+                    f"{self.task} has no method {method!r}",
+                    hint=f"use one of {kit.values(self.method_w) or 'none'}")
             self.method_w.value = method
         if executor is not None:
             if executor in ("kernel", "dask"):
@@ -482,7 +612,7 @@ class JobWizard(W.VBox):
                 self.address_w.value = executor
         return self
 
-    def set_params(self, **values: Any) -> JobWizard:
+    def set_params(self, **values: Any) -> Any:
         """Fill in parameters by name (the workflow's or the method's); other names go to
         "more (JSON)", which the job machinery checks on submit."""
         extra = self._extra_values(strict=False)
@@ -509,6 +639,7 @@ class JobWizard(W.VBox):
         return get_workflow(self.task)
 
     def _build_task(self) -> None:
+        kit = self.kit
         spec = self._spec()
         schema = spec.parameter_schema()
         props = schema.get("properties", {})
@@ -517,18 +648,18 @@ class JobWizard(W.VBox):
             (n for n, p in props.items() if n in required and p.get("format") == "path"), "")
         method_param = METHOD_PARAMETER.get(self.task)
         methods = methods_for(self.task)
-        self.method_w.options = methods
+        kit.set_options(self.method_w, methods)
         if methods:
             default = props.get(method_param or "", {}).get("default")
             self.method_w.value = default if default in methods else methods[0]
-        self.method_w.layout.display = None if methods else "none"
-        self.task_help.value = f'<span class="pl-help">{html.escape(spec.summary)}</span>'
-        self.banner.title = f"New job · {self.task}"
+        kit.show(self.method_w, bool(methods))
+        kit.set_html(self.task_help, f'<span class="pl-help">{html.escape(spec.summary)}</span>')
+        kit.set_banner(self.banner, f"New job · {self.task}")
         self.fields = {
-            name: _Field(name, prop, name in required) for name, prop in props.items()
+            name: _Field(name, prop, name in required, kit) for name, prop in props.items()
             if name not in (self._dataset_param, method_param) and _editable(prop)}
-        self.params_box.children = [f.row for f in self.fields.values()]
-        self.extra_w.layout.display = None if schema.get("additionalProperties") else "none"
+        kit.set_children(self.params_box, [f.row for f in self.fields.values()])
+        kit.show(self.extra_w, bool(schema.get("additionalProperties")))
         self._suggested = {}
         self._build_method()
         self._suggest_outputs()
@@ -544,10 +675,10 @@ class JobWizard(W.VBox):
             for name, prop in schema.get("properties", {}).items():
                 if name in self.fields or name == self._dataset_param or not _editable(prop):
                     continue  # the workflow's own parameter of that name wins
-                self.method_fields[name] = _Field(name, prop, name in required)
+                self.method_fields[name] = _Field(name, prop, name in required, self.kit)
         rows = [f.row for f in self.method_fields.values()]
-        self.method_box.children = ([_section(f"{self.method_w.value} parameters"), *rows]
-                                    if rows else [])
+        self.kit.set_children(self.method_box, [
+            _section(self.kit, f"{self.method_w.value} parameters"), *rows] if rows else [])
 
     def _suggest_outputs(self) -> None:
         """Fill required output paths from the dataset's name (until edited by hand)."""
@@ -566,7 +697,7 @@ class JobWizard(W.VBox):
                 self._suggested[name] = suggestion
 
     def _show_address(self) -> None:
-        self.address_w.layout.display = None if self.executor_w.value == "address" else "none"
+        self.kit.show(self.address_w, self.executor_w.value == "address")
 
     # -- validation and submission -------------------------------------------------------
     def _extra_values(self, *, strict: bool = True) -> dict[str, Any]:
@@ -678,11 +809,11 @@ class JobWizard(W.VBox):
         if self.monitor is not None:
             self.monitor.stop(timeout=0)
         self.job = job
-        self.monitor = JobMonitor(job)
-        self.monitor_box.children = [self.monitor.box]
+        self.monitor, view = self.kit.monitor(job)
+        self.kit.set_children(self.monitor_box, [view])
         return job
 
-    def _on_submit(self, _button: Any) -> None:
+    def _on_submit(self) -> None:
         try:
             self.submit()
         except PromethiumError:
@@ -691,7 +822,8 @@ class JobWizard(W.VBox):
     def _clear_errors(self) -> None:
         for field in (*self.fields.values(), *self.method_fields.values()):
             field.show(None)
-        self.extra_error.value = self.address_error.value = self.error_w.value = ""
+        for widget in (self.extra_error, self.address_error, self.error_w):
+            self.kit.set_html(widget, "")
 
     def _show_errors(self, errors: dict[str, PromethiumError]) -> None:
         """Each error under its field; all of them in the summary under Submit."""
@@ -700,13 +832,54 @@ class JobWizard(W.VBox):
             if field is not None:
                 field.show(err)
             elif name == "more":
-                self.extra_error.value = _error_html(err)
+                self.kit.set_html(self.extra_error, _error_html(err))
             elif name == "executor":
-                self.address_error.value = _error_html(err)
-        self.error_w.value = "".join(_error_html(e) for e in errors.values())
+                self.kit.set_html(self.address_error, _error_html(err))
+        self.kit.set_html(self.error_w, "".join(_error_html(e) for e in errors.values()))
 
     @property
     def errors(self) -> str:
         """The errors shown now, as text (``code: message (hint)`` lines)."""
-        lines = re.sub(r"<[^>]+>", "\n", self.error_w.value)
+        lines = re.sub(r"<[^>]+>", "\n", self.kit.get_html(self.error_w))
         return "\n".join(html.unescape(s).strip() for s in lines.splitlines() if s.strip())
+
+class JobWizard(_WizardForm, W.VBox):
+    """A form that submits a workflow as a job and shows its :class:`JobMonitor`.
+
+    Parameters
+    ----------
+    root : path-like
+        Folder whose datasets are offered (see :func:`find_datasets`).
+    task : str
+        Task (job kind) selected at first.
+    dataset, method, executor : str, optional
+        Selected at first (see :meth:`select`).
+    params : dict, optional
+        Parameter values filled in at first (see :meth:`set_params`).
+    job_store : JobStore or path, optional
+        Where jobs are recorded (default: the user's store).
+    max_depth : int
+        Folder levels below ``root`` searched for datasets.
+
+    Attributes
+    ----------
+    job : Job or None
+        The last job submitted.
+    monitor : JobMonitor or None
+        Its monitor (shown under the form).
+
+    See Also
+    --------
+    promethium_lab.widgets.serve.PanelJobWizard : the same form in ``panel serve``.
+    """
+
+    def __init__(self, root: str | os.PathLike = ".", *, task: str = "reconstruct",
+                 dataset: str | os.PathLike | None = None, method: str | None = None,
+                 executor: str | None = None, params: dict[str, Any] | None = None,
+                 job_store: Any = None, max_depth: int = 2) -> None:
+        rows = self._build(root, kit=_IpyKit(), task=task, job_store=job_store,
+                           max_depth=max_depth)
+        W.VBox.__init__(self, rows)
+        self.add_class("pl-widget")
+        self.add_class("pl-wizard")
+        self._start(dataset=dataset, method=method, executor=executor, params=params)

@@ -10,6 +10,11 @@
 // (`{baseUrl}promethium/jobs/<id>/cancel`, with the `_xsrf` cookie as `X-XSRFToken` and the
 // page's token), which sets the job store's cancel flag. Without a Jupyter server (panel
 // serve, VS Code) or when that request fails, it falls back to a `{type: "cancel"}` message.
+//
+// Messages to Python go through `tell`: anywidget's `model.send` (a comm message) where the
+// model has one; Panel's AnyWidgetComponent has none, so there they are written to the
+// `inbox` property (each with a new `seq`, so every one is a change), which
+// widgets/serve.py hands to the same handler on the Panel server.
 
 const FRAME_TYPES = { jpeg: "image/jpeg", png: "image/png" };
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
@@ -71,6 +76,19 @@ export async function cancelViaServer(jobId) {
     return response.ok;
   } catch (err) {
     return false;
+  }
+}
+
+let sequence = 0;
+
+/** Send `msg` to Python: a custom message, or the `inbox` property (Panel). */
+export function tell(model, msg) {
+  if (typeof model.send === "function") {
+    model.send(msg);
+  } else {
+    sequence += 1;
+    model.set("inbox", { ...msg, seq: sequence });
+    model.save_changes();
   }
 }
 
@@ -157,7 +175,7 @@ function render({ model, el }) {
         URL.revokeObjectURL(objectUrl);
       }
       objectUrl = url;
-      model.send({ type: "ack", id });
+      tell(model, { type: "ack", id });
     };
     img.onload = ack;
     img.onerror = ack; // a broken frame must not hold back the next one
@@ -176,13 +194,14 @@ function render({ model, el }) {
     if (await cancelViaServer(model.get("job_id"))) {
       note.textContent = "cancel asked through the Jupyter server";
     } else {
-      model.send({ type: "cancel" });
-      note.textContent = "cancel asked through the kernel";
+      tell(model, { type: "cancel" });
+      note.textContent = model.send ? "cancel asked through the kernel"
+        : "cancel asked through the Panel server";
     }
   }
 
   cancel.addEventListener("click", onCancel);
-  compare.addEventListener("click", () => model.send({ type: "compare" }));
+  compare.addEventListener("click", () => tell(model, { type: "compare" }));
 
   const names = ["state", "kind", "job_id", "progress", "message", "error", "can_compare",
     "comparable"];

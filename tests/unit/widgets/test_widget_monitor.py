@@ -17,7 +17,7 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.jobs import JobState, submit
 from promethium_lab.jobs.testing import poll, started
 from promethium_lab.widgets import JobMonitor, encode_frame
-from promethium_lab.widgets.monitor import _file_key, section_of
+from promethium_lab.widgets.follow import _file_key, section_of
 
 DEADLINE_S = 60  # only a guard against hanging: never a speed assertion
 JPEG = b"\xff\xd8\xff"

@@ -35,7 +35,13 @@ def test_the_form_is_the_workflows_schema(survey_root):
     assert isinstance(wizard.fields["overlap"].widget, W.IntText)
     assert wizard.fields["overlap"].widget.value == schema["properties"]["overlap"]["default"]
     assert isinstance(wizard.fields["overwrite"].widget, W.Checkbox)
-    assert wizard.fields["blind"].widget.options[0] == ("auto", None)  # bool | None
+    assert wizard.fields["blind"].widget.options[0] == ("auto", "auto")  # bool | None
+    blind = wizard.fields["blind"]  # None is the choice "auto", not an empty dropdown
+    assert blind.widget.label == "auto" and blind.widget.index == 0
+    wizard.set_params(blind=True)
+    assert blind.widget.label == "yes" and blind.read() is True
+    wizard.set_params(blind=None)
+    assert blind.widget.label == "auto" and "blind" not in wizard.validate()[1]
     assert isinstance(wizard.fields["chunks"].widget, W.Text)  # tuple[int, ...] | None
     assert wizard.fields["out"].widget.description == "out"  # optional: in memory
     assert "auto" in wizard.method_w.options and "pocs" in wizard.method_w.options
@@ -118,7 +124,7 @@ def test_submit_runs_a_real_job_and_shows_its_monitor(survey_root, tmp_path):
     assert out.is_dir() and job.record.executor == "kernel"
     poll(lambda: wizard.monitor.state == "completed" or None, "the monitor", DEADLINE_S)
     assert wizard.monitor.can_compare
-    wizard._on_submit(None)  # the button: a second job, same form
+    wizard.submit_w.click()  # the button: a second job, same form
     assert wizard.job.id != job.id
     assert wizard.job.wait(DEADLINE_S) == JobState.FAILED  # out exists now
     assert wizard.job.error["code"] == ErrorCode.OUTPUT_EXISTS.value
