@@ -253,6 +253,7 @@ class JobStore:
                     c.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
             c.execute("CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state)")
             c.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)")
+            c.execute("CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated_at)")
             c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -371,10 +372,12 @@ class JobStore:
             sql += f" LIMIT {-1 if limit is None else int(limit)} OFFSET {max(0, int(offset))}"
         return [self._record(r) for r in self._conn().execute(sql, args)]
 
-    def page(self, *, limit: int = 50, after: tuple[float, str] | None = None,
-             state: str | JobState | list[str | JobState] | None = None,
-             kind: str | None = None) -> tuple[list[JobRecord], tuple[float, str] | None]:
-        """One page of records, newest first by ``(created_at, id)`` (keyset paging).
+    def page_keys(self, *, limit: int = 50, after: tuple[float, str] | None = None,
+                  state: str | JobState | list[str | JobState] | None = None,
+                  kind: str | None = None,
+                  ) -> tuple[list[tuple[str, float, float, float]], tuple[float, str] | None]:
+        """The versions of one page of records, newest first by ``(created_at, id)``
+        (keyset paging), without reading the records.
 
         Parameters
         ----------
@@ -387,7 +390,9 @@ class JobStore:
 
         Returns
         -------
-        records : list of JobRecord
+        versions : list of (id, created_at, updated_at, heartbeat_at)
+            Every change of a record moves its ``updated_at`` or ``heartbeat_at``, so a
+            version names the record's content (what the server caches its JSON by).
         next_key : (float, str) or None
             Key to pass as ``after`` for the next page; None on the last page. Jobs added
             meanwhile are newer than every key, so they never shift a later page: a walk
@@ -398,15 +403,42 @@ class JobStore:
         if after is not None:
             where.append("(created_at, id) < (?, ?)")
             args += [float(after[0]), str(after[1])]
-        sql = "SELECT * FROM jobs"
+        sql = "SELECT id, created_at, updated_at, heartbeat_at FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         limit = max(1, int(limit))
         sql += f" ORDER BY created_at DESC, id DESC LIMIT {limit + 1}"
-        rows = self._conn().execute(sql, args).fetchall()
-        records = [self._record(r) for r in rows[:limit]]
-        last = records[-1] if len(rows) > limit else None
-        return records, None if last is None else (last.created_at or 0.0, last.id)
+        rows = [tuple(r) for r in self._conn().execute(sql, args).fetchall()]
+        last = rows[limit - 1] if len(rows) > limit else None
+        return rows[:limit], None if last is None else (last[1] or 0.0, last[0])
+
+    def records(self, job_ids: list[str]) -> dict[str, JobRecord]:
+        """The records of ``job_ids`` that exist, by id (one query)."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" * len(job_ids))
+        rows = self._conn().execute(f"SELECT * FROM jobs WHERE id IN ({marks})", list(job_ids))
+        return {rec.id: rec for rec in map(self._record, rows)}
+
+    def page(self, *, limit: int = 50, after: tuple[float, str] | None = None,
+             state: str | JobState | list[str | JobState] | None = None,
+             kind: str | None = None) -> tuple[list[JobRecord], tuple[float, str] | None]:
+        """One page of records, newest first (see :meth:`page_keys`), and the next key."""
+        versions, next_key = self.page_keys(limit=limit, after=after, state=state, kind=kind)
+        found = self.records([v[0] for v in versions])
+        return [found[v[0]] for v in versions if v[0] in found], next_key
+
+    def changed_since(self, since: float) -> list[JobRecord]:
+        """Records whose ``updated_at`` is at or after ``since``, oldest change first; what
+        the server's live job events read (heartbeats do not count as changes)."""
+        rows = self._conn().execute(
+            "SELECT * FROM jobs WHERE updated_at >= ? ORDER BY updated_at", (float(since),))
+        return [self._record(r) for r in rows]
+
+    def last_change(self) -> float:
+        """The newest ``updated_at`` of the store (0.0 when it holds no job)."""
+        row = self._conn().execute("SELECT MAX(updated_at) FROM jobs").fetchone()
+        return float(row[0] or 0.0)
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set fields of a record (``updated_at`` too) in one short transaction."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int
+from traitlets import Float, Int
 
+from promethium_lab.server.events import JobEventEmitter
 from promethium_lab.server.handlers import (
     DatasetPreviewHandler,
     DatasetsHandler,
@@ -64,6 +65,13 @@ class PromethiumServerApp(ExtensionApp):
         help="Most datasets /promethium/datasets returns; the answer says when it stopped early.",
     ).tag(config=True)
 
+    job_event_interval = Float(
+        0.25,
+        help="Seconds between two looks at the job store for live job events (0: no events).",
+    ).tag(config=True)
+
+    _job_events: JobEventEmitter | None = None
+
     def initialize_settings(self) -> None:
         """Expose the limits to the handlers (``self.settings['promethium_lab']``)."""
         self.settings.update(
@@ -74,6 +82,21 @@ class PromethiumServerApp(ExtensionApp):
                 }
             }
         )
+
+    async def _start_jupyter_server_extension(self, serverapp: object) -> None:
+        """Start the live job events once the server's event loop runs."""
+        if self.job_event_interval > 0 and self.serverapp is not None:
+            from promethium_lab.jobs import get_store
+
+            self._job_events = JobEventEmitter(self.serverapp.event_logger, get_store,
+                                               interval=self.job_event_interval)
+            self._job_events.start()
+
+    async def stop_extension(self) -> None:
+        """Stop the live job events."""
+        if self._job_events is not None:
+            self._job_events.stop()
+            self._job_events = None
 
     def initialize_handlers(self) -> None:
         """Register :data:`ROUTES`; ``_prepare_handlers`` prefixes them with ``base_url``."""

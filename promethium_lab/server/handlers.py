@@ -25,6 +25,7 @@ __all__ = [
     "DatasetSummaryHandler",
     "DatasetsHandler",
     "InfoHandler",
+    "JSONText",
     "ModelHandler",
     "ModelsHandler",
     "PromethiumAPIHandler",
@@ -60,6 +61,10 @@ def http_status(err: PromethiumError) -> int:
     return HTTP_STATUS.get(err.code, 500)
 
 
+class JSONText(str):
+    """A body that is JSON text already (answered as it is)."""
+
+
 class PromethiumAPIHandler(ExtensionHandlerMixin, APIHandler):
     """Base of the handlers: a :class:`PromethiumError` raised by a handler is answered as
     its JSON envelope ``{code, name, message, hint, retryable}`` with the status of
@@ -73,6 +78,8 @@ class PromethiumAPIHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(result, bytes):
             self.set_header("Cache-Control", "no-store")
             self.finish(result, set_content_type="image/png")
+        elif isinstance(result, JSONText):
+            self.finish(str(result))
         elif isinstance(result, BaseModel):
             self.finish(result.model_dump_json())
         else:

@@ -22,8 +22,7 @@ from jupyter_server.utils import url_path_join
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.server.datasets import resolve_under_root
-from promethium_lab.server.handlers import PromethiumAPIHandler
-from promethium_lab.server.models import JobPage
+from promethium_lab.server.handlers import JSONText, PromethiumAPIHandler
 
 __all__ = [
     "JOB_ID",
@@ -31,6 +30,7 @@ __all__ = [
     "JobHandler",
     "JobPreviewHandler",
     "JobsHandler",
+    "RecordCache",
     "decode_cursor",
     "encode_cursor",
     "job_page",
@@ -62,15 +62,48 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         ) from None
 
 
+class RecordCache:
+    """The JSON text of job records, by version ``(updated_at, heartbeat_at)``.
+
+    A page of the job list reads only its records' versions from the store and serializes
+    only the records that changed since they were last asked for, so a busy user's list
+    costs a query and a string join, not fifty pydantic validations. Bounded: the oldest
+    entries go first once it holds ``size`` records.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._texts: dict[str, tuple[tuple[float, float], str]] = {}
+
+    def texts(self, store: Any, versions: list[tuple[str, float, float, float]]) -> list[str]:
+        """The JSON of each record of ``versions`` (``JobStore.page_keys``), in order."""
+        want = {job_id: (updated, beat) for job_id, _, updated, beat in versions}
+        stale = [i for i, v in want.items() if self._texts.get(i, (None,))[0] != v]
+        for job_id, rec in store.records(stale).items():
+            version = (rec.updated_at, rec.heartbeat_at)
+            self._texts.pop(job_id, None)  # re-inserted last: the newest entry
+            self._texts[job_id] = (version, json.dumps(rec.to_dict()))
+        while len(self._texts) > self.size:
+            self._texts.pop(next(iter(self._texts)))
+        return [self._texts[i][1] for i in want if i in self._texts]
+
+
+_records = RecordCache()
+
+
 def job_page(limit: int = PAGE_DEFAULT, cursor: str = "", states: list[str] | None = None,
-             kind: str | None = None) -> JobPage:
-    """A :class:`~promethium_lab.server.models.JobPage`: jobs newest first, keyset-paged on
-    ``(created_at, id)``, so paging is stable while jobs are added."""
+             kind: str | None = None) -> JSONText:
+    """The JSON of a :class:`~promethium_lab.server.models.JobPage`: jobs newest first,
+    keyset-paged on ``(created_at, id)``, so paging is stable while jobs are added."""
     from promethium_lab.jobs import get_store
 
+    store = get_store()
     after = decode_cursor(cursor) if cursor else None
-    records, last = get_store().page(limit=limit, after=after, state=states or None, kind=kind)
-    return JobPage(jobs=records, next_cursor=None if last is None else encode_cursor(last))
+    versions, last = store.page_keys(limit=limit, after=after, state=states or None,
+                                     kind=kind)
+    next_cursor = json.dumps(None if last is None else encode_cursor(last))
+    return JSONText(f'{{"jobs": [{", ".join(_records.texts(store, versions))}], '
+                    f'"next_cursor": {next_cursor}}}')
 
 
 def _job_record(job_id: str) -> dict[str, Any]:

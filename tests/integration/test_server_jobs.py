@@ -233,6 +233,14 @@ async def test_job_pages_are_stable_while_jobs_are_added(jp_fetch):
                        params={"state": "canceled,failed", "kind": "ingest"})
     assert [job["id"] for job in only["jobs"]] == [older[1], older[0]]
     assert only["next_cursor"] is None
+    # the page's JSON of a record is cached by version: every change shows on the next page
+    store.transition(older[2], JobState.RUNNING)
+    store.set_progress(older[2], 0.4, "block 2/5")
+    page = await _json(jp_fetch, "promethium", "jobs", params={"kind": "ingest"})
+    assert page["jobs"] == [store.get(i).to_dict() for i in older[::-1]]
+    store.heartbeat([older[2]], pid=store.get(older[2]).pid)
+    page = await _json(jp_fetch, "promethium", "jobs", params={"kind": "ingest"})
+    assert page["jobs"] == [store.get(i).to_dict() for i in older[::-1]]
     for params in ({"limit": "0"}, {"limit": "x"}, {"limit": "501"}, {"cursor": "!!"},
                    {"cursor": "bm90IGpzb24"}, {"state": "sleeping"}):
         status, body = await _fetch(jp_fetch, "promethium", "jobs", params=params)
