@@ -128,12 +128,12 @@ def test_run_on_dask_exits_cleanly(data, tmp_path):
     """``run reconstruct --executor dask`` ends with the Dask client and LocalCluster closed
     before the interpreter shuts down (issue 10, defect 3: a late Dask callback once met
     concurrent.futures' closed pools and printed ``RuntimeError: cannot schedule new
-    futures after interpreter shutdown``). A race, so run a few times."""
+    futures after interpreter shutdown``). A race, so run twice."""
     from promethium_lab.io.store import open_store
     from promethium_lab.workflows.ingest import ingest
 
     store = ingest(DATA / "f3_missing_traces_ibm.sgy", tmp_path / "f3.zarr", progress=False)
-    for i in range(3):
+    for i in range(2):
         out = tmp_path / f"filled{i}.zarr"
         done = run(data, "run", "reconstruct", "-p", f"source={store}", "-p", f"out={out}",
                    "-p", "method=linear", "-p", "blind=false", "--executor", "dask")
@@ -145,4 +145,4 @@ def test_run_on_dask_exits_cleanly(data, tmp_path):
         assert f"job {job_id} (reconstruct) on dask:tcp://127.0.0.1:" in done.stderr
         assert bool(open_store(out)["trace_mask"].all())
     rows = json.loads(run(data, "jobs", "list", "--json").stdout)
-    assert [r["state"] for r in rows] == ["completed"] * 3
+    assert [r["state"] for r in rows] == ["completed"] * 2
