@@ -27,36 +27,6 @@ export class PromethiumAPIError extends Error {
   }
 }
 
-/** `GET promethium/info`. */
-export interface IInfo {
-  version: string;
-  data_dir: string;
-  python: string;
-}
-
-export type DatasetKind = 'segy' | 'su' | 'miniseed' | 'sac' | 'zarr';
-
-/** One entry of `GET promethium/datasets`. */
-export interface IDataset {
-  name: string;
-  path: string;
-  kind: DatasetKind;
-  size: number | null;
-  modified: string;
-  flavor?: 'promethium' | 'mdio' | null;
-  geometry?: string | null;
-  shape?: number[] | null;
-  consolidated?: boolean | null;
-}
-
-/** `GET promethium/datasets`. */
-export interface IDatasetList {
-  root: string;
-  datasets: IDataset[];
-  truncated: boolean;
-  max_depth: number;
-}
-
 function isErrorBody(data: unknown): data is IErrorBody {
   return (
     typeof data === 'object' &&
@@ -64,6 +34,44 @@ function isErrorBody(data: unknown): data is IErrorBody {
     typeof (data as IErrorBody).code === 'string' &&
     typeof (data as IErrorBody).message === 'string'
   );
+}
+
+/** `fetch` a route of the server extension, with the server's auth (and XSRF on writes). */
+async function fetchAPI(endPoint: string, query: Record<string, string>, init: RequestInit): Promise<Response> {
+  const settings = ServerConnection.makeSettings();
+  const url =
+    URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint) +
+    (Object.keys(query).length ? URLExt.objectToQueryString(query) : '');
+  try {
+    return await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+}
+
+/** The body of an answer: JSON when it parses, else the text. */
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text.length > 0) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+  }
+  return text;
+}
+
+/** The error of a refused request: its envelope, else the HTTP status. */
+function apiError(response: Response, data: unknown): PromethiumAPIError {
+  if (isErrorBody(data)) {
+    return new PromethiumAPIError(response.status, data.code, data.message, data.hint ?? '', Boolean(data.retryable));
+  }
+  const message =
+    typeof data === 'object' && data !== null && 'message' in data
+      ? String((data as { message: unknown }).message)
+      : response.statusText || `HTTP ${response.status}`;
+  return new PromethiumAPIError(response.status, `HTTP-${response.status}`, message);
 }
 
 /**
@@ -79,42 +87,29 @@ export async function requestAPI<T>(
   query: Record<string, string> = {},
   init: RequestInit = {}
 ): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url =
-    URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint) +
-    (Object.keys(query).length ? URLExt.objectToQueryString(query) : '');
-
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, init, settings);
-  } catch (error) {
-    throw new ServerConnection.NetworkError(error as TypeError);
-  }
-
-  const text = await response.text();
-  let data: unknown = text;
-  if (text.length > 0) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-  }
+  const response = await fetchAPI(endPoint, query, init);
+  const data = await readBody(response);
   if (!response.ok) {
-    if (isErrorBody(data)) {
-      throw new PromethiumAPIError(
-        response.status,
-        data.code,
-        data.message,
-        data.hint ?? '',
-        Boolean(data.retryable)
-      );
-    }
-    const message =
-      typeof data === 'object' && data !== null && 'message' in data
-        ? String((data as { message: unknown }).message)
-        : response.statusText || `HTTP ${response.status}`;
-    throw new PromethiumAPIError(response.status, `HTTP-${response.status}`, message);
+    throw apiError(response, data);
   }
   return data as T;
+}
+
+/** `POST` a JSON body to the server extension (XSRF is handled by `makeRequest`). */
+export function postAPI<T>(endPoint: string, body: unknown = {}): Promise<T> {
+  return requestAPI<T>(endPoint, {}, { method: 'POST', body: JSON.stringify(body) });
+}
+
+/**
+ * An image of the server extension (a PNG route), as a Blob: fetched with the server's
+ * auth like every call, so it works without a login cookie.
+ */
+export async function requestImage(endPoint: string, query: Record<string, string> = {}): Promise<Blob> {
+  // cache 'default': makeRequest's 'no-store' appends a cache-busting `&<time>` argument,
+  // which the section route would take for a trace dim; the PNG routes answer no-store
+  const response = await fetchAPI(endPoint, query, { cache: 'default' });
+  if (!response.ok) {
+    throw apiError(response, await readBody(response));
+  }
+  return response.blob();
 }

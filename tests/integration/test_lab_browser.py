@@ -111,8 +111,9 @@ def test_panel_lists_the_segy_in_the_server_root(lab_server):
             expect(lab.panel.locator(".pl-Panel-info")).to_contain_text(
                 f"promethium_lab {promethium_lab.__version__}"
             )
-            # the Void/Neon look is applied
-            assert lab.panel.evaluate("n => getComputedStyle(n).backgroundColor") == (
+            # the Void/Neon look is applied: the brand band is Void navy in every theme
+            header = lab.panel.locator(".pl-Panel-header")
+            assert header.evaluate("n => getComputedStyle(n).backgroundColor") == (
                 "rgb(5, 11, 36)"
             )
             assert (
