@@ -42,6 +42,7 @@ __all__ = [
     "fast_variable",
     "is_complete_store",
     "open_store",
+    "store_attributes",
     "update_attributes",
     "write_store",
 ]
@@ -66,10 +67,15 @@ FAST_WIDTH = 128
 
 
 def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tuple[int, ...]:
-    """Chunk shape of ``amplitude``: thin in every trace dim, long in time.
+    """Chunk shape of ``amplitude``, about ``chunk_mb`` (default: config) of float32.
 
-    Trace-dim widths are powers of two (≤ :data:`FAST_WIDTH`), so any section or trace
-    window touches few chunks and a whole trace is one read.
+    Grids (≥ 2 trace dims) and short or very long records: thin in every trace dim (powers
+    of two ≤ :data:`FAST_WIDTH`), long in time, so a section or trace window touches few
+    chunks and a whole trace is one read. A 2-D line of many traces longer than a tile
+    (``sqrt`` of the budget, 512 samples at 1 MB) is cut into square-ish tiles instead,
+    ``(tile, ≈ tile)`` with time split evenly, as MDIO chunks 2-D lines: a zoomed view
+    then decodes about the window it shows, not whole traces (a trace read costs the
+    same bytes either way).
     """
     chunk_mb = chunk_mb or get_config().chunk_mb
     budget = max(int(chunk_mb * 2**20 / 4), 4096)
@@ -83,6 +89,11 @@ def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tupl
     side = min(FAST_WIDTH, 1 << (side.bit_length() - 1))
     if len(trace_dims) == 1:
         side = min(FAST_WIDTH, 1 << (per.bit_length() - 1))
+        tile = 1 << (math.isqrt(budget).bit_length() - 1)
+        if tile < nt == ct and trace_dims[0] > side:
+            width = min(trace_dims[0], tile)
+            pieces = -(-nt // max(tile, budget // width))
+            return (width, -(-nt // pieces))
     return (*[min(n, side) for n in trace_dims], ct)
 
 
@@ -426,6 +437,17 @@ def _finish(partial: Path, final: Path, ds: xr.Dataset, overwrite: bool) -> None
     os.replace(partial, final)
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def store_attributes(path: str | os.PathLike) -> dict[str, Any]:
+    """The dataset attributes of a complete store, read from its ``zarr.json`` alone
+    (empty for anything else): cheap enough for a job record or a listing."""
+    p = Path(path)
+    if not is_complete_store(p):
+        return {}
+    attrs = json.loads((p / "zarr.json").read_text()).get("attributes", {})
+    inner = attrs.get("attributes", attrs)
+    return inner if isinstance(inner, dict) else {}
 
 
 def update_attributes(store: str | os.PathLike, **attrs: Any) -> None:

@@ -403,6 +403,12 @@ def _artifacts(result: Any, rec: Any) -> dict[str, Any]:
             out["output"] = rec.outputs[0]
     elif rec.outputs and Path(rec.outputs[0]).exists():
         out["output"] = rec.outputs[0]
+    if "output" in out and "metrics" not in out:  # a store's quality figures, for listings
+        from promethium_lab.io.store import store_attributes
+
+        metrics = store_attributes(out["output"]).get("metrics")
+        if isinstance(metrics, dict):
+            out["metrics"] = json_safe(metrics)
     return out
 
 

@@ -190,7 +190,8 @@ class DatasetPreviewHandler(_ContentsHandler):
         clip = self.int_argument("clip", 99, 50, 100)
         selection = {name: self.int_argument(name, 0, -(2**31), 2**31 - 1)
                      for name in self.request.query_arguments
-                     if name not in _PREVIEW_ARGS and not name.startswith("_")}
+                     if name not in _PREVIEW_ARGS and not name.startswith("_")
+                     and not name.isdigit()}  # a client's cache-buster (JupyterLab's)
         await self.answer(section_preview, self.server_root, self.get_query_argument("path", ""),
                           width=width, height=height, clip=float(clip), selection=selection)
 

@@ -353,8 +353,8 @@ def _quality(ds: xr.Dataset, method: str, params: dict[str, Any], reference: Any
     if blind is None:
         blind = ds["amplitude"].nbytes <= _BLIND_LIMIT
     if not blind:
-        return {"note": "no reference and no blind estimate (survey over 64 MB); "
-                        "pass blind=True or reference="}
+        return {"note": "no reference and no blind estimate (blind=False, or a survey "
+                        "over 64 MB); pass blind=True or reference="}
     from promethium_lab.signal.qc import blind_estimate
 
     fn = _method_fn(method, params, None)

@@ -74,6 +74,11 @@ async def test_preview_png_is_the_section_at_the_asked_size(jp_fetch, jp_root_di
                                 params={"path": "f3_ibm_be.sgy", "width": "16",
                                         "height": "25"})
     assert status == 200 and _png_pixels(body).shape[:2] == (25, 9)  # reduced 2 × 3
+    # JupyterLab's ServerConnection appends a cache-buster (`&1733212345678`) to GETs
+    status, busted = await _fetch(jp_fetch, "promethium", "datasets", "preview.png",
+                                  params={"path": "f3_ibm_be.sgy", "width": "16",
+                                          "height": "25", "1733212345678": ""})
+    assert status == 200 and busted == body
 
     seismic_file("viking_graben_4shots_ibm.segy", jp_root_dir)
     status, body = await _fetch(jp_fetch, "promethium", "datasets", "preview.png",

@@ -282,6 +282,11 @@ async def test_a_job_submitted_through_post_runs_to_completion(jp_fetch, jp_root
     summary = await _json(jp_fetch, "promethium", "datasets", "summary",
                           params={"path": "surveys/filled.zarr"})
     assert summary["absent_traces"] == 0 and summary["live_traces"] == 414
+    # the store's quality figures travel in the record, for the panel's rows
+    from promethium_lab.io.store import open_store
+
+    assert rec.artifacts["metrics"] == open_store(rec.artifacts["output"]).attrs["metrics"]
+    assert "blind=False" in rec.artifacts["metrics"]["note"]
 
     preview = read_preview(rec.preview_path)
     sizes = preview.squeeze().sizes
