@@ -12,6 +12,7 @@ import xarray as xr
 
 from promethium_lab.core.errors import PromethiumError
 from promethium_lab.io.overview import Overview, read_overview
+from promethium_lab.viz._chunks import window_reader
 from promethium_lab.viz._plane import Axis, Plane
 
 __all__ = ["PlaneSpec", "as_survey", "label_index", "pretty_dim", "sample_axis",
@@ -109,6 +110,8 @@ def _getter(ds: xr.Dataset, var: str, order: tuple[str, ...], fixed: dict[str, i
     (read straight from the zarr array when the variable is unmodified from its store)."""
     da = ds[var]
     arr = _zarr_array(ds, var)
+    if arr is not None:
+        arr = window_reader(arr)
     fixed = {d: i for d, i in fixed.items() if d in da.dims}
 
     def get(sel: dict[str, Any]) -> np.ndarray:
@@ -315,6 +318,7 @@ def section_plane(ds: xr.Dataset, overview: Overview | None = None, *,
 
 def _level_getter(level: Any, fixed: dict[str, int], trace_dims: list[str]):
     pre = tuple(fixed[d] for d in trace_dims[:-1])
+    level = window_reader(level)
 
     def get(xs: slice, ys: slice) -> np.ndarray:
         return np.asarray(level[(*pre, xs, ys)])

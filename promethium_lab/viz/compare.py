@@ -37,7 +37,7 @@ def window_metrics(estimate: np.ndarray, reference: np.ndarray | None,
         text = f"blind SNR {_db(blind['blind_snr_db'])}"
         if "blind_psnr_db" in blind:
             text += f" · PSNR {_db(blind['blind_psnr_db'])}"
-        return text + " (held-out traces, whole survey)"
+        return text + " (whole survey)"
     return "no reference: SNR unknown"
 
 
@@ -62,8 +62,8 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
     absent traces (cyan); ``after`` outlines the traces it reconstructed (absent before,
     live after; orange). The difference is ``after - reference`` (the error) when a
     reference is given, else ``after - before`` (what the processing changed; absent
-    traces count as zero). Its title reads SNR and PSNR of ``after`` against the
-    reference over the visible window, or the blind estimate stored in
+    traces count as zero). The second line of its title reads SNR and PSNR of ``after``
+    against the reference over the visible window, or the blind estimate stored in
     ``after.attrs["metrics"]`` when there is no reference.
 
     Parameters
@@ -100,13 +100,12 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
     clip_src, clip_ov = (spec_r, ov_r) if spec_r is not None else (spec_b, ov_b)
     shared = PlaneView(clip_src, clip=clip, overview=clip_ov, **opts).clip
 
-    absent_b = None if spec_b.live is None else ~spec_b.live
     rebuilt = None
     if spec_b.live is not None:
         live_a = spec_a.live if spec_a.live is not None else np.ones_like(spec_b.live)
         rebuilt = ~spec_b.live & live_a
     views = {
-        "before": PlaneView(spec_b, clip=shared, overview=ov_b, flags={"absent": absent_b},
+        "before": PlaneView(spec_b, clip=shared, overview=ov_b,
                             title=f"before — {spec_b.name} — {spec_b.what}", **opts),
         "after": PlaneView(spec_a, clip=shared, overview=ov_a,
                            flags={"reconstructed": rebuilt},
@@ -142,9 +141,9 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
         return window_metrics(est, tru)
 
     def diff_frame(x_range=None, y_range=None, width=None, height=None, **_: Any) -> Any:
-        frame = diff.frame(x_range, y_range, width, height)
-        return frame.opts(backend="bokeh",
-                          title=f"difference ({label}) — {readout(x_range, y_range)}")
+        # the readout is the title's second line: a line of its own fits a panel's width
+        return diff.frame(x_range, y_range, width, height,
+                          title=f"difference ({label})\n{readout(x_range, y_range)}")
 
     h = R.hv()
     rxy, size = h.streams.RangeXY(), h.streams.PlotSize()

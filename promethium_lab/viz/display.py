@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from promethium_lab.viz._render import wrap_title
+
 __all__ = ["View", "render_png"]
+
 
 
 class View:
@@ -133,6 +136,7 @@ def render_png(obj: Any, dpi: int = 96) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     frame = current_frame(obj)
@@ -144,13 +148,37 @@ def render_png(obj: Any, dpi: int = 96) -> bytes:
     w_in = max(s[0] for s in sizes) / dpi
     h_in = max(s[1] for s in sizes) / dpi
     fig = Figure(figsize=(w_in * ncols, h_in * nrows), dpi=dpi)
+    FigureCanvasAgg(fig)  # a renderer to measure titles with
     for n, panel in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, n + 1)
         _draw_panel(ax, panel, fig)
     fig.tight_layout()
+    if _fit_titles(fig):
+        fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def _fit_titles(fig: Any) -> bool:
+    """Wrap the titles wider than their axes (measured as drawn); True if any was."""
+    renderer = fig.canvas.get_renderer()
+    changed = False
+    for ax in fig.axes:
+        text = ax.title.get_text()
+        if not text:
+            continue
+        room = ax.get_window_extent(renderer).width
+        char_px = 0.0
+        for _ in range(4):  # characters differ in width: wrap, measure, narrow, again
+            wide = ax.title.get_window_extent(renderer).width
+            if wide <= room:
+                break
+            lines = ax.title.get_text().split("\n")
+            char_px = max(char_px * wide / room, wide / max(len(line) for line in lines))
+            ax.title.set_text(wrap_title(text, room, char_px))
+            changed = True
+    return changed
 
 
 def _panel_size(panel: Any) -> tuple[int, int]:
@@ -184,6 +212,7 @@ def _draw_panel(ax: Any, panel: Any, fig: Any) -> None:
 
 def _draw_element(ax: Any, el: Any, fig: Any) -> None:
     import holoviews as hv
+    import matplotlib
     from matplotlib.colors import ListedColormap
 
     style = _lookup(el, "style")
@@ -194,6 +223,10 @@ def _draw_element(ax: Any, el: Any, fig: Any) -> None:
         left, bottom, right, top = el.bounds.lbrt()
         cmap = style.get("cmap") or "gray_r"
         cmap = ListedColormap(cmap) if isinstance(cmap, (list, tuple)) else cmap
+        no_data = (plot.get("clipping_colors") or {}).get("NaN")
+        if no_data and no_data != "transparent":  # pixels without data, as Bokeh draws them
+            cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+            cmap = cmap.with_extremes(bad=no_data)
         lo, hi = plot.get("clim") or (np.nanmin(z) if z.size else 0, np.nanmax(z) if z.size else 1)
         if not (np.isfinite(lo) and np.isfinite(hi)) or lo == hi:
             lo, hi = -1.0, 1.0

@@ -6,9 +6,10 @@ zoom or pan re-reads only the visible window, at screen resolution, from the coa
 overview level that still has a value per pixel, or from the Zarr array itself. Pixels are
 signed max-abs (or RMS) of their samples, never the mean. Wiggles with variable area are
 drawn over the image by themselves once a trace gets ≥ 8 pixels, as one path and one
-polygon set for all traces. Absent traces are shaded, the hover shows the trace's
-headers, and colours are clipped symmetrically at a percentile of ``|amplitude|`` (the one
-stored with the overview when the store has it).
+polygon set for all traces. Absent traces and gaps are shaded cyan (the image's colour
+for pixels without data), the hover shows the trace's headers, and colours are clipped
+symmetrically at a percentile of ``|amplitude|`` (the one stored with the overview when
+the store has it).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class PlaneView:
         Time down (sections).
     overview : Overview, optional
     flags : dict, optional
-        Kind → boolean over x for the mask overlay (default: absent traces).
+        Kind (``"reconstructed"``, ``"absent"``) → boolean over x, marked by a mask overlay
+        (default none: absent traces are NaN, which the image draws in cyan).
     """
 
     def __init__(self, spec: PlaneSpec, *, how: str = "maxabs", cmap: Any = "grey",
@@ -81,40 +83,41 @@ class PlaneView:
         self.invert_y = invert_y
         self.title = title or f"{spec.name} — {spec.what}"
         live = spec.live
-        self.flags = flags if flags is not None else (
-            {"absent": ~live} if live is not None and live.ndim == 1 else {})
+        self.flags = {k: f for k, f in (flags or {}).items() if f is not None}
         if clip is None and overview is not None:
             clip = overview.clip_value(percentile) or None
         if clip is None:
             first = spec.plane.window(None, None, self.width, self.height, how)
             clip = symmetric_clip(first.data, percentile)
         self.clip = float(clip) if clip and np.isfinite(clip) and clip > 0 else 1.0
+        self.layers = R.Layers(spec.plane.x, spec.plane.y, clip=self.clip, cmap=self.palette,
+                               kinds=tuple(self.flags) or ("absent",))
+        self.hover = dict(spec.headers)
+        if live is not None and live.ndim == 1:
+            self.hover["live"] = live
 
     def frame(self, x_range: Any = None, y_range: Any = None, width: int | None = None,
-              height: int | None = None, extra: tuple[Any, ...] = (), **_: Any) -> Any:
-        """The overlay for a visible range at a plot size (``extra`` layers on top)."""
-        plane = self.spec.plane
+              height: int | None = None, extra: tuple[Any, ...] = (), title: str | None = None,
+              **_: Any) -> Any:
+        """The overlay for a visible range at a plot size (``extra`` layers on top; the
+        view's title unless ``title`` is given)."""
+        plane, lay = self.spec.plane, self.layers
         w, h = int(width or self.width), int(height or self.height)
         raster = plane.window(x_range, y_range, w, h, self.how)
-        img = R.image(raster, plane.x, plane.y, clip=self.clip, cmap=self.palette)
         i0, i1 = plane.x.window(x_range)
         j0, j1 = plane.y.window(y_range)
         show = self.wiggle if self.wiggle is not None else w / (i1 - i0) >= R.WIGGLE_PX
+        layers = [lay.image(raster)]
+        # wiggle layers only when drawn: HoloViews shows and hides layers that come and go,
+        # and every layer of a frame costs a zoom a few milliseconds
         if show and (i1 - i0) * (j1 - j0) <= 16_000_000:
-            data = plane.read(slice(i0, i1), slice(j0, j1))
-            path, polys = R.wiggle_glyphs(data, plane.x, plane.y, i0, j0, clip=self.clip,
-                                          height=h)
-        else:
-            path, polys = R.empty_wiggles(plane.x, plane.y)
-        layers = [img, path, polys, R.mask_rects(raster, plane.x, plane.y, self.flags)]
-        if self.spec.headers or (self.spec.live is not None and self.spec.live.ndim == 1):
-            heads = dict(self.spec.headers)
-            if self.spec.live is not None and self.spec.live.ndim == 1:
-                heads["live"] = self.spec.live
-            layers.append(R.header_rects(raster, plane.x, plane.y, heads))
-        overlay = R.hv().Overlay([*layers, *extra])
-        return overlay.opts(backend="bokeh", title=self.title, width=w, height=h,
-                            invert_yaxis=self.invert_y, show_legend=False)
+            layers += lay.wiggles(plane.read(slice(i0, i1), slice(j0, j1)), i0, j0, height=h)
+        if self.flags:
+            layers.append(lay.mask(raster, self.flags))
+        if self.hover:
+            layers.append(lay.headers(raster, self.hover))
+        return lay.overlay([*layers, *extra], title=title or self.title, width=w, height=h,
+                           invert_y=self.invert_y)
 
     def dynamic(self, streams: list[Any] | None = None) -> Any:
         """A ``DynamicMap`` of :meth:`frame` driven by ``RangeXY`` and ``PlotSize``."""

@@ -91,7 +91,7 @@ def test_titles_name_the_line(stores):
     f3 = open_store(stores["f3_ibm_be.sgy"])
     assert viz.section(f3, inline=122).info["title"] == "f3_ibm_be.sgy — inline 122"
     heads = viz.section(f3, inline=122, hover=["cdp_x", "source_to_receiver_distance"])
-    rects = heads.frame().get(4)
+    rects = heads.frame().Headers.I
     assert [d.name for d in rects.vdims][1:3] == ["cdp_x", "source_to_receiver_distance"]
     assert rects.dimension_values("cdp_x")[0] == f3["cdp_x"].sel(inline=122).values[0]
     cross = viz.section(f3, crossline=880)
@@ -111,7 +111,7 @@ def test_single_trace_sac(stores):
     z = v.frame().get(0).dimension_values(2, flat=False)
     assert z.shape == (488, 1)
     assert v.info["title"] == "II.TLY.00.BHZ_be.SAC — II.TLY.00.BHZ"
-    path = v.frame().get(1)
+    path = v.frame().Wiggle.I
     assert len(path.data) == 1  # one trace: drawn as a wiggle (its envelope)
     assert np.nanmax(np.abs(z)) == pytest.approx(np.abs(ds["amplitude"].values).max())
 
@@ -122,8 +122,10 @@ def test_missing_traces_compare(stores):
     v = viz.compare(before, truth, truth, inline=122)
     frames = v.frame(width=400, height=400)
     assert "SNR ∞ dB" in frames[3].opts.get("plot").kwargs["title"]
-    kinds = set(frames[0].get(3).dimension_values("kind"))
-    assert kinds == {"absent"}
+    absent = ~before["trace_mask"].sel(inline=122).values
+    z = frames[0].get(0).dimension_values(2, flat=False).T  # (crossline, time)
+    assert absent.any() and np.array_equal(np.isnan(z).all(axis=1), absent)  # shaded cyan
+    assert set(frames[1].Mask.I.dimension_values("kind")) == {"reconstructed"}
     hv.render(v.hv, backend="bokeh")
 
 

@@ -42,9 +42,15 @@ def test_compare_links_panels_and_shares_one_clip(trio):
 def test_mask_overlay_absent_vs_reconstructed(trio):
     before, after, truth = trio
     frames = viz.compare(before, after, truth).frame(x_range=(0.0, 10.0), width=400)
-    kinds = [list(f.get(3).dimension_values("kind")) for f in frames]
-    assert kinds[0] == ["absent"] * 3 and kinds[1] == ["reconstructed"] * 3
-    assert kinds[2] == [] and kinds[3] == []
+    # before: its absent traces 0, 4, 8 are NaN, drawn in the image's no-data cyan
+    z = frames[0].get(0).dimension_values(2, flat=False).T
+    assert list(np.flatnonzero(np.isnan(z).all(axis=1))) == [0, 4, 8]
+    # after: the traces it reconstructed are marked by an orange band
+    rebuilt = frames[1].Mask.I
+    assert list(rebuilt.dimension_values("kind")) == ["reconstructed"] * 3
+    assert list(rebuilt.dimension_values(0)) == [-0.5, 3.5, 7.5]
+    assert [["Mask" in [el.group for el in f]] for f in frames] == [[False], [True], [False],
+                                                                    [False]]
 
 
 def test_readout_is_snr_psnr_of_the_visible_window(trio):
@@ -56,6 +62,17 @@ def test_readout_is_snr_psnr_of_the_visible_window(trio):
     ref = truth["amplitude"].values[10:41, :51]
     assert f"SNR {snr(est, ref):.1f} dB" in title and f"PSNR {psnr(est, ref):.1f} dB" in title
     assert "visible window" in title and "after − reference" in title
+
+
+def test_readout_is_a_title_line_of_its_own_that_fits_the_panel(trio):
+    before, after, truth = trio
+    v = viz.compare(before, after, truth)  # panels of 420 px
+    fig = hv.render(v.hv, backend="bokeh")
+    titles = [c[0].title.text for c in fig.children]
+    assert titles[3].split("\n")[0] == "difference (after − reference)"
+    assert titles[3].split("\n")[1].startswith("SNR ")
+    for title in titles:  # Bokeh's title font: about 7.5 px a character
+        assert all(len(line) * 7.5 <= 420 - 60 for line in title.split("\n")), title
 
 
 def test_difference_without_reference_and_blind_readout(trio):

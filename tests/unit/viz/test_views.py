@@ -82,38 +82,50 @@ def test_render_through_bokeh_and_a_zoom_rereads(pyramid):
     v = viz.section(pyramid)
     fig = hv.render(v.hv, backend="bokeh")
     glyphs = [type(r.glyph).__name__ for r in fig.renderers]
-    assert glyphs.count("Image") == 1 and glyphs.count("MultiLine") == 1
-    assert glyphs.count("MultiPolygons") == 1  # variable area: one glyph set
+    assert glyphs.count("Image") == 1 and "MultiLine" not in glyphs  # 1.5 px per trace
     assert fig.title.text == "noise.sgy — 1200 traces"
     assert (fig.x_range.start, fig.x_range.end) == (-0.5, 1199.5)
     rng = next(s for s in v.hv.streams if isinstance(s, hv.streams.RangeXY))
     rng.event(x_range=(10.0, 50.0), y_range=(0.0, 400.0))  # a zoom: the plot re-renders
     z, bounds = pixels(v.hv.last)
     assert bounds[0] == 9.5 and bounds[2] == 50.5 and z.shape[0] == 41
+    # 41 traces in 800 px: the wiggles appear, as one glyph set each
+    shown = [type(r.glyph).__name__ for r in fig.renderers if r.visible]
+    assert shown.count("MultiLine") == 1 and shown.count("MultiPolygons") == 1
+    rng.event(x_range=(0.0, 1000.0), y_range=(0.0, 400.0))  # zoomed out: they hide again
+    shown = [type(r.glyph).__name__ for r in fig.renderers if r.visible]
+    assert "MultiLine" not in shown and "MultiPolygons" not in shown
+    assert shown.count("Image") == 1
 
 
 def test_wiggles_switch_on_at_8_px_per_trace_as_one_glyph_set(pyramid):
     v = viz.section(pyramid)
     far = v.frame(width=800, height=600)
-    assert len(far.get(1).data) == 0 and len(far.get(2).data) == 0
+    assert [el.group for el in far] == ["Image", "Headers"]  # no wiggle layers
     near = v.frame(x_range=(100.0, 199.0), width=800, height=600)  # 100 traces: 8 px
-    path, area = near.get(1), near.get(2)
+    assert [el.group for el in near] == ["Image", "Wiggle", "VariableArea", "Headers"]
+    path, area = near.Wiggle.I, near.VariableArea.I
     assert isinstance(path, hv.Path) and isinstance(area, hv.Polygons)
     assert len(path.data) == 1 and len(area.data) == 1  # one geometry, NaN-separated
     xs = path.dimension_values(0)
     assert np.isnan(xs).sum() == 99  # 100 traces
-    assert len(v.frame(x_range=(100.0, 200.5), width=800).get(1).data) == 0  # 101: < 8 px
-    assert len(viz.section(pyramid, wiggle=False).frame(x_range=(0.0, 5.0)).get(1).data) == 0
+    wide = v.frame(x_range=(100.0, 200.5), width=800)  # 101 traces: < 8 px
+    off = viz.section(pyramid, wiggle=False).frame(x_range=(0.0, 5.0))
+    assert [el.group for el in wide] == [el.group for el in off] == ["Image", "Headers"]
+    assert [el.group for el in viz.section(pyramid, wiggle=True).frame()][1:3] == [
+        "Wiggle", "VariableArea"]
 
 
 def test_absent_traces_are_shaded_and_hover_shows_headers(pyramid):
     v = viz.section(pyramid)
     frame = v.frame(x_range=(0.0, 20.0), width=800)
-    mask = frame.get(3)
-    assert mask.group == "Mask" and list(mask.dimension_values("kind")) == ["absent"]
-    x0, x1 = mask.dimension_values(0)[0], mask.dimension_values(2)[0]
-    assert (x0, x1) == (4.5, 7.5)  # traces 5, 6, 7
-    heads = frame.get(4)
+    z, bounds = pixels(frame)
+    assert bounds[0] == -0.5 and z.shape[0] == 21  # one column per trace
+    assert list(np.flatnonzero(np.isnan(z).all(axis=1))) == [5, 6, 7]  # the absent ones
+    nan_colour = frame.get(0).opts.get("plot").kwargs["clipping_colors"]["NaN"]
+    assert nan_colour.lower() == "#00f0ff4d"  # drawn in cyan (30 %), by the image itself
+    assert "Mask" not in [el.group for el in frame]
+    heads = frame.Headers.I
     names = [d.name for d in heads.vdims]
     assert "offset" in names and "live" in names
     row = heads.iloc[6]
@@ -226,6 +238,31 @@ def test_degenerate_data_draws(name):
         assert v.info["clip"] == 5.0 and np.all(z == 5.0)
     if name == "one trace":
         assert z.shape == (1, 488)  # 26 samples per pixel: ≤ 500 pixels, no NaN resolution
+
+
+def test_long_titles_wrap_to_the_plot_and_the_png(pyramid):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from promethium_lab.viz._render import wrap_title
+    from promethium_lab.viz.display import _fit_titles
+
+    assert wrap_title("noise.sgy — 1200 traces", 740) == "noise.sgy — 1200 traces"
+    assert wrap_title("before — a_rather_long_survey_name.sgy — inline 122", 200) == (
+        "before —\na_rather_long_survey_name.sgy —\ninline 122")  # separators end lines
+    assert wrap_title("one\ntwo", 400) == "one\ntwo"
+    long = "section of a survey with a rather long name — inline 122 — crossline 7"
+    title = viz.section(pyramid, title=long, width=300).frame().opts.get("plot").kwargs[
+        "title"]
+    assert title.replace("\n", " ") == long and title.count("\n") == 2
+    fig = Figure(figsize=(3, 3), dpi=96)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title(long, fontsize=9)
+    assert _fit_titles(fig)
+    renderer = fig.canvas.get_renderer()
+    assert ax.title.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width
+    assert ax.title.get_text().replace("\n", " ") == long
 
 
 def test_view_bundle_carries_a_png(pyramid):
