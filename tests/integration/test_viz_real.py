@@ -138,3 +138,30 @@ def test_waveform_gaps_show_as_gaps(stores):
     t = ds["time"].values
     z = v.frame(y_range=(t[start], t[stop - 1]), height=2000).get(0)
     assert np.isnan(z.dimension_values(2)).any()
+
+
+def test_each_view_leaves_a_picture(stores):
+    """Each kind of view on the F3 cube leaves a static PNG (what exported HTML shows):
+    not blank, kept in ``tests/artifacts/view_<kind>.png`` to look at."""
+    import io
+
+    from PIL import Image
+
+    artifacts = Path(__file__).resolve().parents[1] / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    cube = open_store(stores["f3_ibm_be.sgy"])
+    holed = open_store(stores["f3_missing_traces_ibm.sgy"])
+    views = {
+        "section": viz.section(cube, inline=122),
+        "time_slice": viz.time_slice(cube, 200.0),
+        "survey_view": viz.survey_view(cube),
+        "compare": viz.compare(holed, cube, cube, inline=122),
+        "spectrum": viz.spectrum(holed, cube, inline=122),
+        "fk_spectrum": viz.fk_spectrum(holed, cube, inline=122),
+    }
+    for kind, view in views.items():
+        png = view.png()
+        (artifacts / f"view_{kind}.png").write_bytes(png)
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+        assert min(pixels.shape) >= 200, kind
+        assert pixels.std() > 10, f"{kind}: a blank picture"
