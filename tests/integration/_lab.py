@@ -156,3 +156,13 @@ def launch_chromium(pw: Any) -> Iterator[Any]:
         yield browser
     finally:
         browser.close()
+
+
+#: notebook code submitting a job of minutes (3000 batches of 0.1 s) in the kernel's threads,
+#: as ``long_job``
+LONG_JOB = """\
+from promethium_lab import jobs
+
+jobs.register_workflow("batches", "promethium_lab.jobs.testing:batches", outputs=("out",),
+                       replace=True)
+long_job = jobs.submit("batches", n_batches=3000, batch_s=0.1)"""

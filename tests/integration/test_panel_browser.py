@@ -28,7 +28,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from _lab import ARTIFACTS, LabServer, launch_chromium, start_lab
+from _lab import ARTIFACTS, LONG_JOB, LabServer, launch_chromium, start_lab
 from nbformat.v4 import new_code_cell, new_notebook
 
 import promethium_lab
@@ -39,13 +39,7 @@ BUNDLED = Path(promethium_lab.__file__).parent / "data" / "viking_graben_4shots_
 HOLED = "f3_missing_traces_ibm.sgy"
 NOTEBOOK = "long_job.ipynb"
 #: a job of minutes (3000 batches of 0.1 s) in the kernel's threads, then a cell that waits
-SUBMIT_CELL = """\
-from promethium_lab import jobs
-
-jobs.register_workflow("batches", "promethium_lab.jobs.testing:batches", outputs=("out",),
-                       replace=True)
-long_job = jobs.submit("batches", n_batches=3000, batch_s=0.1)
-long_job.id"""
+SUBMIT_CELL = LONG_JOB + "\nlong_job.id"
 WAIT_CELL = 'print("long job ended:", long_job.wait(timeout=600).value)'
 #: guards against hanging, never speed assertions
 STEP_MS = 60_000

@@ -32,7 +32,7 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
-from _lab import ARTIFACTS, LabServer, launch_chromium, start_lab
+from _lab import ARTIFACTS, LONG_JOB, LabServer, launch_chromium, start_lab
 from nbformat.v4 import new_code_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,14 +42,10 @@ NAME = "01_quickstart.ipynb"
 #: parameters injected after the tagged cell, as papermill does
 INJECTED = "# Parameters\nsubmit = False\n"
 #: appended cell: a job of minutes (3000 batches of 0.1 s) the cell waits on in the foreground
-LONG_JOB_CELL = """\
+LONG_JOB_CELL = f"""\
 # browser test: a long job in the foreground, stopped with its monitor's Cancel
-from promethium_lab import jobs
 from promethium_lab.widgets import JobMonitor
-
-jobs.register_workflow("batches", "promethium_lab.jobs.testing:batches", outputs=("out",),
-                       replace=True)
-long_job = jobs.submit("batches", n_batches=3000, batch_s=0.1)
+{LONG_JOB}
 display(JobMonitor(long_job))
 print("long job ended:", long_job.wait(timeout=600).value)"""
 #: what the wizard's form is changed to in the browser: a quick method, and small blocks of
