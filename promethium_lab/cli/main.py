@@ -204,6 +204,26 @@ def demo(
     typer.echo(f"compare     {summary['before_after_png']}")
 
 
+@app.command()
+def report(
+    notebook: Annotated[Path, typer.Argument(
+        help="parameterised notebook, e.g. notebooks/03_qc_report.ipynb")],
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="notebook parameter KEY=VALUE (repeatable; JSON values), "
+        "e.g. -p method=pocs -p fraction=0.3")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
+    kernel: Annotated[str, typer.Option(help="Jupyter kernel to run it in")] = "python3",
+    progress: Annotated[bool, typer.Option(help="progress bar (one step per cell)")] = True,
+) -> None:
+    """Run a notebook as a report: executed .ipynb + HTML, with its provenance."""
+    from promethium_lab.workflows.report import run_report
+
+    result = run_report(notebook, parse_params(param or []), out, progress=progress,
+                        kernel_name=kernel)
+    typer.echo(f"notebook    {result.notebook}")
+    typer.echo(f"html        {result.html} ({result.html.stat().st_size / 2**20:.1f} MB)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point usable from Python: returns the exit status."""
     # standalone mode: click prints usage errors and turns every exit into SystemExit

@@ -46,6 +46,9 @@ class ErrorCode(StrEnum):
     CANCELED = "PL-JOB-001"
     RUNNER_LOST = "PL-JOB-002"
     JOB_NOT_FOUND = "PL-JOB-003"
+    # reports
+    #: a report notebook raised in one of its cells
+    REPORT_FAILED = "PL-REPORT-001"
     #: an unexpected exception (a bug) recorded in a job; the CLI prints its own as one
     #: line starting ``PL-INTERNAL`` (no code) and exits with status 3
     INTERNAL = "PL-INT-001"

@@ -1,1 +1,29 @@
-"""reports layer of promethium_lab."""
+"""Reports: Papermill runs the parameterised notebooks of ``notebooks/`` into executed
+notebooks and HTML, with their provenance (see ``docs/reports.md``).
+
+The implementation is :mod:`promethium_lab.workflows.report`, which every front end calls;
+this package is the name notebooks use (``from promethium_lab.reports import
+record_provenance``).
+"""
+
+from __future__ import annotations
+
+from promethium_lab.workflows.report import (
+    PROVENANCE_MIME,
+    ReportResult,
+    collect_provenance,
+    provenance_table,
+    record_provenance,
+    run_report,
+    static_outputs,
+)
+
+__all__ = [
+    "PROVENANCE_MIME",
+    "ReportResult",
+    "collect_provenance",
+    "provenance_table",
+    "record_provenance",
+    "run_report",
+    "static_outputs",
+]

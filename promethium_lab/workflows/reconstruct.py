@@ -373,7 +373,9 @@ def evaluate(
     """Quality of a reconstruction against the complete survey.
 
     Returns SNR and PSNR (dB), SSIM and, when the mask of the input is known (argument or
-    the estimate's ``input_trace_mask``), SNR on the filled traces only.
+    the estimate's ``input_trace_mask``), SNR on the filled traces only. Traces absent from
+    the reference itself (its ``trace_mask``) hold no truth: they are left out of every
+    figure (the estimate is taken as the reference's there, and they never count as filled).
     """
     from promethium_lab.signal.qc import metrics as qc_metrics
 
@@ -388,8 +390,14 @@ def evaluate(
         original_mask = est["input_trace_mask"]
     if isinstance(original_mask, np.ndarray):
         original_mask = xr.DataArray(original_mask, dims=est["amplitude"].dims[:-1])
+    amplitude = est["amplitude"]
+    if "trace_mask" in ref and not bool(ref["trace_mask"].all()):
+        truth = ref["trace_mask"].astype(bool)
+        amplitude = amplitude.where(truth, ref["amplitude"])
+        if original_mask is not None:
+            original_mask = original_mask.astype(bool) | ~truth
     ensure_context(context).progress(0.0, "evaluate")
-    result = qc_metrics(est["amplitude"], ref["amplitude"], original_mask=original_mask)
+    result = qc_metrics(amplitude, ref["amplitude"], original_mask=original_mask)
     ensure_context(context).progress(1.0, "evaluate")
     return json_safe(result)
 

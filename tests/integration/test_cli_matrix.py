@@ -51,6 +51,7 @@ MISSING_PATH: dict[tuple[str, ...], tuple[str, ...]] = {
     ("reconstruct",): ("{missing}.zarr", "{tmp}/out.zarr"),
     ("train",): ("{missing}.zarr", "--registry", "{tmp}/models"),
     ("run",): ("ingest", "-p", "path={missing}.sgy", "-p", "store={tmp}/out.zarr"),
+    ("report",): ("{missing}.ipynb", "--out", "{tmp}/out"),
 }
 #: commands without an input path, and why
 NO_INPUT_PATH = {
@@ -82,6 +83,8 @@ IMPOSSIBLE: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
                 "-p", "bogus=1"), "PL-PARAM-001"),
     (("run",), ("ingest", "-p", "path={survey}", "-p", "store={tmp}/out.zarr",
                 "--executor", "bogus"), "PL-PARAM-001"),
+    (("report",), ("{survey}", "-p", "oops", "--out", "{tmp}/out"), "PL-PARAM-001"),
+    (("report",), ("{survey}", "--out", "{tmp}/out"), "PL-PARAM-001"),  # not a notebook
     (("jobs", "list"), ("--state", "bogus"), "PL-PARAM-001"),
     (("jobs", "list"), ("--limit", "0"), USAGE),
     (("jobs", "show"), ("no-such-job",), "PL-JOB-003"),

@@ -25,6 +25,21 @@ def viking() -> xr.Dataset:
     return open_segy(DATA / "viking_graben_4shots_ibm.segy").load()
 
 
+def test_traces_absent_from_the_reference_are_not_scored():
+    """F3 already lacks 175 traces: removing more and scoring against the file scores only
+    the removed ones (the reference holds no truth where it is absent itself)."""
+    f3 = open_segy(DATA / "f3_missing_traces_ibm.sgy").load()
+    live = f3["trace_mask"].values
+    holed = decimate(f3, pattern="random", fraction=0.3, seed=1)
+    removed = live & ~holed["trace_mask"].values
+    assert (~live).sum() == 175 and removed.sum() > 0
+    result = reconstruct(holed, method="pocs", reference=f3, progress=False)
+    m = result.attrs["metrics"]
+    assert m["n_missing"] == int(removed.sum())
+    assert m["snr_missing_db"] > 0.0  # the 175 zero "truths" no longer pull it below
+    assert evaluate(result, f3) == m
+
+
 def test_in_memory_fills_holes_and_measures_against_truth(viking):
     holed = decimate(viking, pattern="random", fraction=0.5, seed=3)
     result = reconstruct(holed, method="pocs", reference=viking, progress=False)
