@@ -33,7 +33,8 @@ __all__ = [
     "http_status",
 ]
 
-_BAD_INPUT = (ErrorCode.INVALID_PARAMETER, ErrorCode.PATH_IS_DIRECTORY, ErrorCode.NOT_SEGY,
+_BAD_INPUT = (ErrorCode.INVALID_PARAMETER, ErrorCode.REPORT_FAILED, ErrorCode.PATH_IS_DIRECTORY,
+              ErrorCode.NOT_SEGY,
               ErrorCode.TRUNCATED_FILE, ErrorCode.UNSUPPORTED_FORMAT,
               ErrorCode.BAD_SAMPLE_COUNT, ErrorCode.BAD_SAMPLE_INTERVAL,
               ErrorCode.INCONSISTENT_GEOMETRY, ErrorCode.UNREADABLE_WAVEFORM,
