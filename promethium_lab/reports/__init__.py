@@ -8,22 +8,7 @@ record_provenance``).
 
 from __future__ import annotations
 
-from promethium_lab.workflows.report import (
-    PROVENANCE_MIME,
-    ReportResult,
-    collect_provenance,
-    provenance_table,
-    record_provenance,
-    run_report,
-    static_outputs,
-)
+from promethium_lab.workflows import report as _report
+from promethium_lab.workflows.report import *  # noqa: F403  (the names of its __all__)
 
-__all__ = [
-    "PROVENANCE_MIME",
-    "ReportResult",
-    "collect_provenance",
-    "provenance_table",
-    "record_provenance",
-    "run_report",
-    "static_outputs",
-]
+__all__ = list(_report.__all__)
