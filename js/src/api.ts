@@ -41,9 +41,13 @@ export function getSectionImage(
   path: string,
   selection: Record<string, number>,
   width: number,
-  height: number
+  height: number,
+  axes = false
 ): Promise<Blob> {
   const query: Record<string, string> = { path, width: String(width), height: String(height) };
+  if (axes) {
+    query['axes'] = '1';
+  }
   for (const [dim, label] of Object.entries(selection)) {
     query[dim] = String(label);
   }

@@ -10,7 +10,8 @@ import {
   InputDialog,
   MainAreaWidget,
   Notification,
-  showDialog
+  showDialog,
+  WidgetTracker
 } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
@@ -79,7 +80,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const { commands } = app;
     const serverRoot = PageConfig.getOption('serverRoot');
+    // Open section views, by path; the tracker lets the layout restorer reopen them after
+    // a reload (it replays the section-view command with each one's path).
     const sections = new Map<string, MainAreaWidget<SectionView>>();
+    const sectionTracker = new WidgetTracker<MainAreaWidget<SectionView>>({ namespace: 'promethium-section' });
 
     // ---------------------------------------------------------------- actions
     const openDataset = (path: string): Promise<unknown> =>
@@ -96,6 +100,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         widget = sectionViewWidget(path, sectionActions);
         sections.set(path, widget);
         app.shell.add(widget, 'main');
+        void sectionTracker.add(widget);
       }
       app.shell.activateById(widget.id);
     };
@@ -339,6 +344,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       for (const command of Object.values(CommandIDs)) {
         palette.addItem({ command, category: 'Promethium', args: { isPalette: true } });
       }
+    }
+
+    if (restorer) {
+      void restorer.restore(sectionTracker, {
+        command: CommandIDs.sectionView,
+        args: widget => ({ path: widget.content.path }),
+        name: widget => widget.content.path
+      });
     }
 
     // ---------------------------------------------------------------- context menus

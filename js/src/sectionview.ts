@@ -106,6 +106,23 @@ export class SectionView extends Widget {
     }
   }
 
+  /** Redraw at the new size once the frame stops changing (the figure is drawn to fit). */
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    if (!this._loaded || !this._drawnSize) {
+      return;
+    }
+    window.clearTimeout(this._resizeTimer);
+    this._resizeTimer = window.setTimeout(() => {
+      const [w, h] = this._drawnSize ?? [0, 0];
+      const dw = Math.abs(this._figure.clientWidth - w);
+      const dh = Math.abs(this._figure.clientHeight - h);
+      if (this.isVisible && (dw > 24 || dh > 24)) {
+        void this._draw();
+      }
+    }, 250);
+  }
+
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     if (!this._loaded && this.isVisible) {
@@ -114,6 +131,7 @@ export class SectionView extends Widget {
   }
 
   dispose(): void {
+    window.clearTimeout(this._resizeTimer);
     if (this._url) {
       URL.revokeObjectURL(this._url);
     }
@@ -203,9 +221,11 @@ export class SectionView extends Widget {
     this._status.textContent = `Drawing the section${where ? ` at ${where}` : ''}…`;
     this._figure.setAttribute('aria-busy', 'true');
     try {
-      const width = Math.max(320, Math.min(2048, Math.round(this._figure.clientWidth || 900)));
-      const height = Math.max(240, Math.min(2048, Math.round(this.node.clientHeight * 0.8 || 600)));
-      const blob = await getSectionImage(this._path, this._selection, width, height);
+      // the server draws the figure at the frame's size, axes included
+      const width = Math.max(320, Math.min(4096, Math.round(this._figure.clientWidth || 900)));
+      const height = Math.max(240, Math.min(4096, Math.round(this._figure.clientHeight || 600)));
+      this._drawnSize = [width, height];
+      const blob = await getSectionImage(this._path, this._selection, width, height, true);
       if (request !== this._request || this.isDisposed) {
         return;
       }
@@ -232,6 +252,8 @@ export class SectionView extends Widget {
   private _fixed = '';
   private _selection: Record<string, number> = {};
   private _request = 0;
+  private _drawnSize: [number, number] | null = null;
+  private _resizeTimer = 0;
   private _url = '';
   private _status: HTMLDivElement;
   private _controls: HTMLDivElement;

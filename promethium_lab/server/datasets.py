@@ -327,15 +327,23 @@ def summarize(server_root: str | os.PathLike, rel: str) -> dict[str, Any]:
 
 
 def section_preview(server_root: str | os.PathLike, rel: str, *, width: int, height: int,
-                    clip: float, selection: dict[str, int]) -> bytes:
+                    clip: float, selection: dict[str, int], axes: bool = False) -> bytes:
     """A section of a dataset under the root as PNG bytes
     (:func:`promethium_lab.workflows.figures.section_png`).
 
     ``selection`` fixes trace dims by label (``{"inline": 120}``); the others are taken at
-    their middle. Only the section's traces are read.
+    their middle. Only the section's traces are read. With ``axes`` the PNG is a figure of
+    ``width × height`` pixels with the section's trace labels and time axis, absent traces
+    in the colour of holes.
     """
     from promethium_lab.workflows.figures import section_png, select_section
 
     _, ds = _open_dataset(server_root, rel)
     section = select_section(ds, **selection)
-    return section_png(section, width=width, height=height, clip_percentile=clip)
+    mask = None
+    if axes and "trace_mask" in ds:
+        trace_dim = section.dims[0]
+        mask = ds["trace_mask"].sel({d: section[d].values for d in ds["trace_mask"].dims
+                                     if d != trace_dim and d in section.coords})
+    return section_png(section, width=width, height=height, clip_percentile=clip,
+                       axes=axes, mask=mask)

@@ -50,6 +50,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.OUTPUT_EXISTS: 409,
     ErrorCode.STORE_INCOMPLETE: 409,
     ErrorCode.CANCELED: 409,
+    ErrorCode.JOB_NOT_COMPLETED: 409,
     ErrorCode.BAD_CONFIG: 500,
     ErrorCode.RUNNER_LOST: 500,
     ErrorCode.INTERNAL: 500,
@@ -176,12 +177,13 @@ class DatasetSummaryHandler(_ContentsHandler):
 
 
 #: query arguments of the dataset preview that are not trace-dim labels
-_PREVIEW_ARGS = frozenset({"path", "width", "height", "clip"})
+_PREVIEW_ARGS = frozenset({"path", "width", "height", "clip", "axes"})
 
 
 class DatasetPreviewHandler(_ContentsHandler):
-    """``GET promethium/datasets/preview.png?path=&inline=&width=&height=&clip=``: a section
-    of a dataset as a PNG, one pixel per trace and sample up to ``width × height``."""
+    """``GET promethium/datasets/preview.png?path=&inline=&width=&height=&clip=&axes=``: a
+    section of a dataset as a PNG, one pixel per trace and sample up to ``width × height``
+    (``axes=1``: a ``width × height`` figure with trace and time axes)."""
 
     @tornado.web.authenticated
     @authorized
@@ -189,12 +191,14 @@ class DatasetPreviewHandler(_ContentsHandler):
         width = self.int_argument("width", 1200, 16, 4096)
         height = self.int_argument("height", 800, 16, 4096)
         clip = self.int_argument("clip", 99, 50, 100)
+        axes = bool(self.int_argument("axes", 0, 0, 1))
         selection = {name: self.int_argument(name, 0, -(2**31), 2**31 - 1)
                      for name in self.request.query_arguments
                      if name not in _PREVIEW_ARGS and not name.startswith("_")
                      and not name.isdigit()}  # a client's cache-buster (JupyterLab's)
         await self.answer(section_preview, self.server_root, self.get_query_argument("path", ""),
-                          width=width, height=height, clip=float(clip), selection=selection)
+                          width=width, height=height, clip=float(clip), selection=selection,
+                          axes=axes)
 
 
 class ModelsHandler(_ContentsHandler):

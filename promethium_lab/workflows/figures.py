@@ -17,8 +17,11 @@ import xarray as xr
 
 from promethium_lab.core.errors import PromethiumError
 
-__all__ = ["rasterize_section", "save_comparison_png", "save_section_png", "section_png",
-           "select_section"]
+__all__ = ["HOLE_RGBA", "rasterize_section", "save_comparison_png", "save_section_png",
+           "section_png", "select_section"]
+
+#: The colour of absent traces in the figures: the neon cyan at 35 % (RGBA).
+HOLE_RGBA = (0.0, 240 / 255, 1.0, 0.35)
 
 
 def select_section(ds: xr.Dataset | xr.DataArray, **selection: int) -> xr.DataArray:
@@ -74,9 +77,16 @@ def rasterize_section(section: xr.DataArray, width: int = 1200, height: int = 80
 
 
 def section_png(section: xr.DataArray, *, width: int = 1200, height: int = 800,
-                cmap: str = "gray_r", clip_percentile: float = 99.0) -> bytes:
-    """A section as PNG bytes, one pixel per trace and sample (no axes): traces across,
-    time down, reduced by :func:`rasterize_section` to at most ``width × height`` pixels.
+                cmap: str = "gray_r", clip_percentile: float = 99.0, axes: bool = False,
+                mask: xr.DataArray | None = None) -> bytes:
+    """A section as PNG bytes: traces across, time down, reduced by
+    :func:`rasterize_section` to at most ``width × height`` pixels.
+
+    Without ``axes`` the PNG has one pixel per (reduced) trace and sample, nothing else (a
+    thumbnail). With ``axes`` it is a figure of exactly ``width × height`` pixels that the
+    section fills, with its trace labels across and time in the survey's units down, on a
+    transparent background with grey text (readable on light and dark pages); traces that
+    are ``False`` in ``mask`` (absent) are drawn in the flat colour of holes.
 
     A 2-D section without a ``time`` dim (e.g. a job's preview) is drawn with its last dim
     down. Amplitudes are clipped symmetrically at ``clip_percentile`` of ``|amplitude|``.
@@ -90,12 +100,54 @@ def section_png(section: xr.DataArray, *, width: int = 1200, height: int = 800,
 
     if section.ndim == 2 and "time" not in section.dims:
         section = section.rename({section.dims[-1]: "time"})
-    img = rasterize_section(section, width, height)
-    data = np.asarray(img.values, dtype=np.float32).T
-    vmax = float(np.nanpercentile(np.abs(data), clip_percentile)) if data.size else 0.0
+    if not axes:
+        img = rasterize_section(section, width, height)
+        data = np.asarray(img.values, dtype=np.float32).T
+        vmax = float(np.nanpercentile(np.abs(data), clip_percentile)) if data.size else 0.0
+        buf = io.BytesIO()
+        plt.imsave(buf, np.nan_to_num(data), cmap=cmap, vmin=-(vmax or 1.0),
+                   vmax=vmax or 1.0, format="png")
+        return buf.getvalue()
+    return _framed_png(section, width, height, cmap, clip_percentile, mask)
+
+
+def _framed_png(section: xr.DataArray, width: int, height: int, cmap: str,
+                clip_percentile: float, mask: xr.DataArray | None) -> bytes:
+    """The ``axes=True`` figure of :func:`section_png`."""
+    import io
+
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    dpi, ink = 100, "#7f8ea3"
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="none")
+    # room for the tick labels: ~5.5 characters of 9 px at the left, two lines at the bottom
+    ax = fig.add_axes((62 / width, 44 / height, 1 - 74 / width, 1 - 54 / height))
+    img = rasterize_section(section, max(16, width - 74), max(16, height - 54))
+    trace_dim = img.dims[0]
+    data = np.ma.masked_invalid(np.asarray(img.values, dtype=np.float32).T)
+    if mask is not None and mask.dims == (trace_dim,):
+        live = np.asarray(mask.sel({trace_dim: img[trace_dim].values}).values, dtype=bool)
+        data = np.ma.masked_where(np.broadcast_to(~live, data.shape), data)
+    vmax = float(np.nanpercentile(np.abs(data.filled(np.nan)), clip_percentile)) \
+        if data.count() else 0.0
+    colormap = colormaps[cmap].with_extremes(bad=HOLE_RGBA)
+    labels = np.asarray(img[trace_dim].values, dtype=float)
+    t = np.asarray(img["time"].values, dtype=float)
+    step = float(labels[1] - labels[0]) if labels.size > 1 else 1.0
+    dt = float(t[1] - t[0]) if t.size > 1 else 1.0
+    ax.imshow(data, cmap=colormap, vmin=-(vmax or 1.0), vmax=vmax or 1.0, aspect="auto",
+              interpolation="nearest",
+              extent=(labels[0] - step / 2, labels[-1] + step / 2, t[-1] + dt / 2,
+                      t[0] - dt / 2))
+    units = section["time"].attrs.get("units", "ms")
+    ax.set_xlabel(trace_dim, color=ink)
+    ax.set_ylabel(f"time ({units})", color=ink)
+    ax.tick_params(colors=ink, labelsize=9)
+    for spine in ax.spines.values():
+        spine.set_color(ink)
     buf = io.BytesIO()
-    plt.imsave(buf, np.nan_to_num(data), cmap=cmap, vmin=-(vmax or 1.0), vmax=vmax or 1.0,
-               format="png")
+    fig.savefig(buf, format="png", dpi=dpi, transparent=True)
     return buf.getvalue()
 
 
@@ -128,8 +180,7 @@ def save_section_png(
     labels = np.asarray(img[trace_dim].values, dtype=float)
     t = np.asarray(img["time"].values, dtype=float)
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
-    colormap = plt.get_cmap(cmap).copy()
-    colormap.set_bad("#00F0FF", alpha=0.35)
+    colormap = plt.get_cmap(cmap).with_extremes(bad=HOLE_RGBA)
     im = ax.imshow(shown, cmap=colormap, vmin=-vmax, vmax=vmax, aspect="auto",
                    extent=(labels[0], labels[-1], t[-1], t[0]), interpolation="nearest")
     ax.set_xlabel(trace_dim)
@@ -170,8 +221,7 @@ def save_comparison_png(
     vmax = float(np.nanpercentile(np.abs(first), clip_percentile)) or 1.0
     fig, axes = plt.subplots(1, len(imgs), figsize=(4.2 * len(imgs), 6), dpi=110,
                              sharey=True, squeeze=False)
-    colormap = plt.get_cmap(cmap).copy()
-    colormap.set_bad("#00F0FF", alpha=0.35)
+    colormap = plt.get_cmap(cmap).with_extremes(bad=HOLE_RGBA)
     im = None
     for ax, (name, img) in zip(axes[0], imgs.items()):
         trace_dim = img.dims[0]

@@ -9,11 +9,14 @@ and checks, with screenshots kept in ``tests/artifacts/panel_*.png``:
 2. double-clicking a ``.sgy`` in Lab's file browser opens the seismic viewer (summary and
    a section image), not "File Load Error … not UTF-8";
 3. a job submitted from the notebook's kernel appears in the Jobs tab with rising
-   progress, and Cancel (with its confirmation) stops it while that kernel is busy in
+   progress, moving on the server's job events alone (every poll of the list is refused
+   meanwhile), and Cancel (with its confirmation) stops it while that kernel is busy in
    ``job.wait()``: the row shows "canceled" and the blocked cell ends;
 4. the Submit tab's form (built from the ``reconstruct`` parameter schema) shows the
    server's refusal of a missing input on that field, then submits a job that completes,
-   and its "Compare" opens a notebook drawing ``viz.compare`` of input and output.
+   and its "Compare" opens a notebook drawing ``viz.compare`` of input and output;
+5. a section view opened from a dataset card is drawn at its frame's size with axes, and
+   is reopened by JupyterLab's layout restorer after a page reload.
 """
 
 from __future__ import annotations
@@ -178,12 +181,23 @@ def _cancel_a_kernel_job(lab: PanelPage) -> None:
     expect(row).to_have_attribute("data-state", re.compile("running|previewing"),
                                   timeout=STEP_MS)
     expect(row.locator(".pl-Job-executor")).to_contain_text("kernel")
+    # the row moves on the server's job events alone: every poll of the list is refused
+    refused: list[str] = []
+    list_route = re.compile(r".*/promethium/jobs\?.*")
+
+    def refuse(route: Any) -> None:
+        refused.append(route.request.url)
+        route.abort()
+
+    lab.page.route(list_route, refuse)
     seen = [lab.progress(row)]
     deadline = time.monotonic() + STEP_MS / 1000
     while len(set(seen)) < 3 and time.monotonic() < deadline:
         lab.page.wait_for_timeout(500)
         seen.append(lab.progress(row))
+    lab.page.unroute(list_route, refuse)
     assert seen == sorted(seen) and len(set(seen)) >= 3, f"progress did not rise: {seen}"
+    assert refused, "the list was not polled while the tab was visible"
     expect(row.locator(".pl-Job-preview")).to_be_visible(timeout=STEP_MS)
     assert lab.kernel_status() == "busy"
     lab.shot("jobs_running")
@@ -238,6 +252,30 @@ def _submit_and_compare(lab: PanelPage) -> None:
     lab.shot("compare")
 
 
+def _section_view_survives_a_reload(lab: PanelPage) -> None:
+    """A section view opened from a dataset card is a figure that fills its frame, with
+    axes, and JupyterLab's layout restorer reopens it after a reload."""
+    from playwright.sync_api import expect
+
+    lab.show_panel_tab("datasets")
+    card = lab.panel.locator(f'.pl-Dataset[data-path="{HOLED}"]')
+    card.locator(".pl-Dataset-section").click()
+    view = lab.page.locator(".pl-SectionViewer:visible")
+    expect(view.locator(".pl-SectionView-status")).to_contain_text("Section at inline",
+                                                                   timeout=STEP_MS)
+    image, frame = view.locator(".pl-SectionView-image"), view.locator(".pl-SectionView-figure")
+    assert _drawn(image)
+    box, natural = frame.bounding_box(), image.evaluate("n => [n.naturalWidth, n.naturalHeight]")
+    assert abs(natural[0] - box["width"]) <= 2 and abs(natural[1] - box["height"]) <= 2, \
+        (natural, box)  # drawn at the frame's size, not stretched
+    lab.page.reload()
+    restored = lab.page.locator(".pl-SectionViewer")
+    expect(restored.locator(".pl-SectionView-path")).to_have_text(HOLED, timeout=JOB_MS)
+    expect(restored.locator(".pl-SectionView-status")).to_contain_text(
+        "Section at inline", timeout=STEP_MS)
+    lab.shot("section_restored")
+
+
 @contextmanager
 def _chromium_page(console: list[str]) -> Iterator[Any]:
     """A Chromium page of 1400 × 900 whose console messages go to ``console``."""
@@ -260,6 +298,7 @@ def test_the_panel_browses_watches_cancels_and_compares(panel_lab):
             _viewer_from_file_browser(lab)
             _cancel_a_kernel_job(lab)
             _submit_and_compare(lab)
+            _section_view_survives_a_reload(lab)
         except AssertionError as err:
             page.screenshot(path=str(ARTIFACTS / "panel_failed.png"))
             raise AssertionError(

@@ -87,6 +87,31 @@ async def test_preview_png_is_the_section_at_the_asked_size(jp_fetch, jp_root_di
     assert status == 200 and _png_pixels(body).shape[:2] == (300, 120)
 
 
+async def test_preview_with_axes_fills_the_asked_frame(jp_fetch, jp_root_dir, seismic_file):
+    """``axes=1`` (the section view's figure): exactly width × height pixels, the section
+    drawn across most of it, absent traces in the holes' cyan."""
+    seismic_file("f3_missing_traces_ibm.sgy", jp_root_dir)
+    status, body = await _fetch(jp_fetch, "promethium", "datasets", "preview.png",
+                                params={"path": "f3_missing_traces_ibm.sgy", "inline": "122",
+                                        "width": "640", "height": "480", "axes": "1"})
+    assert status == 200, body
+    pixels = _png_pixels(body)
+    assert pixels.shape[:2] == (480, 640)
+    rgb = pixels[..., :3].astype(int)
+    opaque = pixels[..., 3] > 0 if pixels.shape[-1] == 4 else np.ones(rgb.shape[:2], bool)
+    assert opaque.mean() > 0.8  # the section fills the frame, axes around it
+    grey = (np.ptp(rgb, axis=-1) < 8) & opaque
+    cyan = (rgb[..., 0] < 200) & (rgb[..., 1] > 200) & (rgb[..., 2] > 200) & opaque
+    assert grey.mean() > 0.3 and cyan.mean() > 0.05  # live traces and absent ones
+    status, bare = await _fetch(jp_fetch, "promethium", "datasets", "preview.png",
+                                params={"path": "f3_missing_traces_ibm.sgy", "inline": "122",
+                                        "width": "640", "height": "480"})
+    assert status == 200 and _png_pixels(bare).shape[:2] == (75, 18)  # no axes: bare pixels
+    status, err = await _fetch(jp_fetch, "promethium", "datasets", "preview.png",
+                               params={"path": "f3_missing_traces_ibm.sgy", "axes": "2"})
+    assert status == 400 and err["code"] == ErrorCode.INVALID_PARAMETER.value
+
+
 @pytest.mark.parametrize("params", [
     {"width": "abc"}, {"width": "5"}, {"height": "100000"}, {"clip": "10"},
     {"inline": "9999"}, {"shot_point": "1"}, {"inline": "x"},
