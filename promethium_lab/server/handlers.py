@@ -73,10 +73,19 @@ class PromethiumAPIHandler(ExtensionHandlerMixin, APIHandler):
     :data:`HTTP_STATUS` (see :meth:`write_error`)."""
 
     async def answer(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run ``call(*args, **kwargs)`` off the event loop and finish with its result:
-        PNG ``bytes`` as ``image/png``, a pydantic model as its JSON (serialized by
-        pydantic's core, the fast path for pages of records), anything else as JSON."""
-        result = await asyncio.to_thread(call, *args, **kwargs)
+        """Run ``call(*args, **kwargs)`` off the event loop and finish with its result
+        (see :meth:`reply`): for calls that read files or draw."""
+        self.reply(await asyncio.to_thread(call, *args, **kwargs))
+
+    def answer_now(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``call(*args, **kwargs)`` on the event loop and finish with its result: for
+        calls of a millisecond or less (an indexed read of the job store, cached JSON),
+        where a worker thread's hand-offs under the GIL cost more than the call."""
+        self.reply(call(*args, **kwargs))
+
+    def reply(self, result: Any) -> None:
+        """Finish with ``result``: PNG ``bytes`` as ``image/png``, :class:`JSONText` as it
+        is, a pydantic model as its JSON (pydantic's core), anything else as JSON."""
         if isinstance(result, bytes):
             self.set_header("Cache-Control", "no-store")
             self.finish(result, set_content_type="image/png")

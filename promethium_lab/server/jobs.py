@@ -241,7 +241,7 @@ class JobsHandler(_JobRouteHandler):
     async def get(self) -> None:
         limit = self.int_argument("limit", PAGE_DEFAULT, 1, PAGE_MAX)
         states = [s for arg in self.get_query_arguments("state") for s in arg.split(",") if s]
-        await self.answer(job_page, limit, self.get_query_argument("cursor", ""), states,
+        self.answer_now(job_page, limit, self.get_query_argument("cursor", ""), states,
                           self.get_query_argument("kind", None) or None)
 
     @tornado.web.authenticated
@@ -260,7 +260,7 @@ class JobHandler(_JobRouteHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        await self.answer(_job_record, job_id)
+        self.answer_now(_job_record, job_id)
 
 
 class JobCancelHandler(_JobRouteHandler):
