@@ -1,9 +1,10 @@
-"""``promethium-lab jobs list|show|cancel`` and ``promethium-lab run KIND``."""
+"""``promethium-lab jobs list|show|cancel|reproduce`` and ``promethium-lab run KIND``."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,8 +13,11 @@ from promethium_lab.cli._common import CliApp, parse_params
 
 __all__ = ["jobs_app", "run_cmd"]
 
-jobs_app = CliApp(name="jobs", help="List, show and cancel jobs (of every kernel, worker "
-                  "and shell of this user).", no_args_is_help=True)
+jobs_app = CliApp(name="jobs", help="List, show, cancel and reproduce jobs (of every kernel, "
+                  "worker and shell of this user).", no_args_is_help=True)
+
+#: exit status of ``jobs reproduce --run`` when the re-run's result differs from the job's
+EXIT_DIFFERENT = 1
 
 
 def _age(t: float | None) -> str:
@@ -90,6 +94,52 @@ def cancel_cmd(job_id: Annotated[str, typer.Argument(help="job id")]) -> None:
 
     state = cancel_job(job_id)
     typer.echo(f"{job_id} {state.value}")
+
+
+@jobs_app.command("reproduce")
+def reproduce_cmd(
+    job_id: Annotated[str, typer.Argument(help="id of a completed job")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="notebook to write (.ipynb) or a folder for reproduce_<id>.ipynb "
+        "(default: the working folder)")] = None,
+    run: Annotated[bool, typer.Option(
+        "--run", help="run the notebook as a report and compare the result hashes (exit "
+        "status 1 when they differ)")] = False,
+    report_dir: Annotated[Path | None, typer.Option(
+        "--report-dir", help="with --run: folder of the executed notebook and its HTML "
+        "[default: reports]")] = None,
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", help="folder of the re-run's outputs (default: beside the job's, "
+        "as <name>.reproduced.zarr)")] = None,
+    progress: Annotated[bool, typer.Option(
+        help="with --run: progress bar (one step per cell)")] = True,
+) -> None:
+    """Write the notebook that re-runs a completed job with the same parameters; with
+    --run, run it and say whether its result hash equals the job's."""
+    from promethium_lab.core.errors import PromethiumError
+    from promethium_lab.jobs.reproduce import reproduce_notebook, run_reproduction
+
+    if not run:
+        if report_dir is not None:
+            raise PromethiumError.invalid("--report-dir needs --run",
+                                          hint="add --run to run the notebook as a report")
+        path = reproduce_notebook(job_id, out, output_dir=output_dir)
+        typer.echo(f"notebook    {path}")
+        return
+    done = run_reproduction(job_id, notebook=out, report_dir=report_dir or Path("reports"),
+                            output_dir=output_dir, progress=progress)
+    typer.echo(f"notebook    {done.notebook}")
+    typer.echo(f"report      {done.report.notebook}")
+    typer.echo(f"html        {done.report.html}")
+    typer.echo(f"output      {done.output or '-'}")
+    typer.echo(f"original    {done.original_hash or '-'}")
+    typer.echo(f"result      {done.result_hash or '-'}")
+    if done.matches is None:
+        typer.echo("matches     unknown (the job left no output to compare with)")
+    else:
+        typer.echo(f"matches     {'yes' if done.matches else 'NO'}")
+    if done.matches is False:
+        raise typer.Exit(EXIT_DIFFERENT)
 
 
 def run_cmd(

@@ -46,6 +46,9 @@ class ErrorCode(StrEnum):
     CANCELED = "PL-JOB-001"
     RUNNER_LOST = "PL-JOB-002"
     JOB_NOT_FOUND = "PL-JOB-003"
+    #: the job has not completed (queued, running, failed, canceled): it has no result to
+    #: reproduce or open
+    JOB_NOT_COMPLETED = "PL-JOB-004"
     # reports
     #: a report notebook raised in one of its cells
     REPORT_FAILED = "PL-REPORT-001"

@@ -9,6 +9,7 @@ or redone when they differ. Readers refuse anything without the completion marke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -37,12 +38,14 @@ from promethium_lab.io.templates import geometry_from_mdio_name, get_template
 __all__ = [
     "ACCESS_PATTERNS",
     "FORMAT_VERSION",
+    "array_hashes",
     "choose_chunks",
     "default_access_patterns",
     "fast_variable",
     "is_complete_store",
     "open_store",
     "store_attributes",
+    "store_hash",
     "update_attributes",
     "write_store",
 ]
@@ -536,3 +539,98 @@ def fast_variable(ds: xr.Dataset, dim: str) -> str:
     name = f"fast_{dim}"
     return name if name in ds else "amplitude"
 
+
+
+# ----------------------------------------------------------------------------- hashes
+#: bytes of samples read at once while hashing an array (whole chunk rows, at least one)
+_HASH_BLOCK = 64 * 2**20
+
+
+def _dtype_text(dtype: np.dtype) -> str:
+    """A dtype as text that names its byte order and, for records, every field."""
+    return json.dumps(dtype.descr) if dtype.fields else dtype.str
+
+
+def _block_bytes(block: np.ndarray) -> bytes:
+    """The bytes of a block in C order (text values as UTF-8, one per line)."""
+    if block.dtype.kind in "OT":  # variable-length strings: no fixed bytes to hash
+        return "\n".join(map(str, block.ravel().tolist())).encode() + b"\n"
+    return np.ascontiguousarray(block).tobytes()
+
+
+def _array_hash(arr: Any) -> str:
+    """``sha256:<hex>`` of one zarr array: shape, dtype, then its decoded samples in C
+    order, read in whole chunk rows along the first axis (bounded memory)."""
+    dtype = np.dtype(arr.dtype)
+    h = hashlib.sha256(json.dumps({"shape": list(arr.shape),
+                                   "dtype": _dtype_text(dtype)}).encode())
+    if arr.ndim == 0:
+        h.update(_block_bytes(np.asarray(arr[()], dtype=dtype)))
+        return "sha256:" + h.hexdigest()
+    n0 = arr.shape[0]
+    row = max(1, math.prod(arr.shape[1:]) * max(dtype.itemsize, 1))
+    chunk0 = max(1, int(arr.chunks[0]))
+    step = max(chunk0, (_HASH_BLOCK // row) // chunk0 * chunk0)
+    for start in range(0, n0, step):
+        h.update(_block_bytes(np.asarray(arr[start:start + step])))
+    return "sha256:" + h.hexdigest()
+
+
+def array_hashes(path: str | os.PathLike) -> dict[str, str]:
+    """The ``sha256:<hex>`` of every array of a complete store, by its path in the store.
+
+    Each digest covers the array's shape, its dtype (byte order and record fields
+    included) and its decoded values in C order, so it does not depend on chunks,
+    compression or how the store was written; attributes (creation time, metrics,
+    provenance, run times) are not part of it. Arrays of nested groups (the overview
+    pyramid) are named ``group/array``.
+
+    Parameters
+    ----------
+    path : path-like
+        A complete store (ours or MDIO's).
+
+    Returns
+    -------
+    dict of str to str
+        Array path -> digest, sorted by path.
+
+    Raises
+    ------
+    PromethiumError
+        ``PATH_NOT_FOUND``, ``NOT_A_STORE`` or ``STORE_INCOMPLETE`` (as :func:`open_store`).
+    """
+    import zarr
+
+    p = Path(path).expanduser()
+    if is_partial(p) or not is_complete_store(p):
+        open_store(p)  # raises the error that says why
+        raise PromethiumError(ErrorCode.STORE_INCOMPLETE, f"{p} is not a complete store",
+                              hint="only finished stores have a result hash")
+    with _quiet_zarr():
+        group = zarr.open_group(p, mode="r")
+        arrays = {name: member for name, member in group.members(max_depth=None)
+                  if isinstance(member, zarr.Array)}
+        return {name: _array_hash(arrays[name]) for name in sorted(arrays)}
+
+
+def store_hash(path: str | os.PathLike) -> str:
+    """The result hash of a store: one ``sha256:<hex>`` over :func:`array_hashes`.
+
+    Two stores have the same hash exactly when they hold the same arrays (names, shapes,
+    dtypes, values) — byte-identical results, however they were chunked or compressed and
+    whatever their attributes say. This is the "result hash" of a reproduced job
+    (``promethium-lab jobs reproduce``).
+
+    Parameters
+    ----------
+    path : path-like
+        A complete store.
+
+    Returns
+    -------
+    str
+        ``sha256:<hex>``.
+    """
+    text = json.dumps(array_hashes(path), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -6,6 +6,7 @@
 >>> job.progress, job.state, job.preview                                  # live
 >>> job.cancel()                                                          # within one batch
 >>> job.result()                                   # the store's Path, or the stored error
+>>> jobs.reproduce_notebook(job.id)                # the notebook that re-runs it
 
 Job kinds (:mod:`~promethium_lab.jobs.registry`) are declared, not discovered: the
 built-in ones in ``BUILTIN_KINDS``, those of other packages through the
@@ -37,6 +38,7 @@ from promethium_lab.jobs.registry import (
     unregister_workflow,
     workflow_kinds,
 )
+from promethium_lab.jobs.reproduce import Reproduction, reproduce_notebook, run_reproduction
 from promethium_lab.jobs.runner import JobContext, JobRunner
 from promethium_lab.jobs.store import JobStore, default_store_path, get_store
 
@@ -55,6 +57,7 @@ __all__ = [
     "JobStore",
     "KernelExecutor",
     "PartialOutput",
+    "Reproduction",
     "WorkflowSpec",
     "cancel_job",
     "default_store_path",
@@ -65,6 +68,8 @@ __all__ = [
     "get_workflow",
     "list_jobs",
     "register_workflow",
+    "reproduce_notebook",
+    "run_reproduction",
     "submit",
     "unregister_workflow",
     "workflow_kinds",

@@ -6,7 +6,7 @@ same two as native Panel components for ``panel serve``.
   (kernel, Dask LocalCluster, scheduler address) and submit it as a job.
 * :class:`JobMonitor` — a job's state, progress, message, error and hint, a live preview
   (binary JPEG frames while it runs, PNG at the end), Cancel (which works while the kernel
-  is busy) and "Open comparison".
+  is busy), "Open comparison" and Reproduce (the notebook that re-runs a completed job).
 * :func:`panel_app` — both in a Panel page (``panel serve``), drawn by
   :class:`~promethium_lab.widgets.serve.PanelJobWizard` and
   :class:`~promethium_lab.widgets.serve.PanelJobMonitor`: the same form, the same

@@ -11,9 +11,11 @@ component :class:`~promethium_lab.widgets.serve.PanelJobMonitor` in ``panel serv
   through the same callback as ``bytes`` (``frame``, ``frame_format``, ``frame_size``,
   then ``frame_id``), with one frame in flight: the next one waits for the browser's
   acknowledgement (:meth:`JobFollower.ack`) or ``ack_timeout``;
-* the browser's messages (``ack``, ``cancel``, ``compare``) are handled by
+* the browser's messages (``ack``, ``cancel``, ``compare``, ``reproduce``) are handled by
   :meth:`JobFollower.handle`; Cancel writes the job store's cancel flag (``Job.cancel``),
-  which the job's runner checks between batches, wherever it runs.
+  which the job's runner checks between batches, wherever it runs; Reproduce writes the
+  notebook that re-runs a completed job (:func:`promethium_lab.jobs.reproduce_notebook`)
+  and publishes its path (``reproduced``) or the typed error (``reproduce_error``).
 """
 
 from __future__ import annotations
@@ -153,6 +155,9 @@ class JobFollower:
         one anyway (a busy kernel holds acknowledgements back).
     on_compare : callable, optional
         Called (no arguments) when the browser asks for the comparison.
+    reproduce_dir : path-like, optional
+        Folder of the notebooks Reproduce writes (default: the working folder, which in
+        Jupyter is the notebook's own).
 
     Attributes
     ----------
@@ -163,7 +168,8 @@ class JobFollower:
     def __init__(self, job: Any, publish: Callable[[dict[str, Any]], None], *,
                  job_store: Any = None, poll_s: float = POLL_S,
                  ack_timeout: float = ACK_TIMEOUT_S,
-                 on_compare: Callable[[], None] | None = None) -> None:
+                 on_compare: Callable[[], None] | None = None,
+                 reproduce_dir: str | os.PathLike | None = None) -> None:
         from promethium_lab.jobs import get_job
 
         self.job = get_job(job, job_store=job_store) if isinstance(job, str) else job
@@ -171,6 +177,7 @@ class JobFollower:
         self.poll_s = float(poll_s)
         self.ack_timeout = float(ack_timeout)
         self.on_compare = on_compare
+        self.reproduce_dir = reproduce_dir
         self.frame_id = 0
         self.acked = 0
         self.frames: list[tuple[int, str, str, float]] = []
@@ -190,10 +197,13 @@ class JobFollower:
 
     @staticmethod
     def state_of(rec: Any) -> dict[str, Any]:
-        """The properties a job record sets: state, progress, message, error, can_compare."""
+        """The properties a job record sets: state, progress, message, error, can_compare,
+        can_reproduce."""
+        completed = rec.state.value == "completed"
         return {"state": rec.state.value, "progress": float(rec.progress),
                 "message": rec.message, "error": dict(rec.error) if rec.error else None,
-                "can_compare": rec.kind == "reconstruct" and rec.state.value == "completed"}
+                "can_compare": rec.kind == "reconstruct" and completed,
+                "can_reproduce": completed}
 
     # -- the thread ----------------------------------------------------------------------
     def start(self) -> None:
@@ -299,8 +309,8 @@ class JobFollower:
         self._wake.set()
 
     def handle(self, content: Any) -> None:
-        """A message from the browser: ``{"type": "ack", "id": n}``, ``{"type": "cancel"}``
-        or ``{"type": "compare"}`` (anything else is ignored)."""
+        """A message from the browser: ``{"type": "ack", "id": n}``, ``{"type": "cancel"}``,
+        ``{"type": "compare"}`` or ``{"type": "reproduce"}`` (anything else is ignored)."""
         if not isinstance(content, dict):
             return
         kind = content.get("type")
@@ -310,6 +320,49 @@ class JobFollower:
             self.cancel()
         elif kind == "compare" and self.on_compare is not None:
             self.on_compare()
+        elif kind == "reproduce":
+            self.publish_reproduction()
+
+    def reproduce(self, out: str | os.PathLike | None = None, *,
+                  output_dir: str | os.PathLike | None = None) -> Path:
+        """Write the notebook that re-runs the (completed) job with the same parameters.
+
+        :func:`promethium_lab.jobs.reproduce_notebook` for this job and its job store.
+
+        Parameters
+        ----------
+        out : path-like, optional
+            The notebook (``.ipynb``) or a folder for ``reproduce_<id>.ipynb`` (default:
+            :attr:`reproduce_dir`, else the working folder).
+        output_dir : path-like, optional
+            Folder for the re-run's outputs (default: beside the job's).
+
+        Returns
+        -------
+        Path
+            The notebook written.
+
+        Raises
+        ------
+        PromethiumError
+            ``JOB_NOT_COMPLETED`` before the job completed, and the other errors of
+            ``reproduce_notebook`` (an input that is gone, ...).
+        """
+        from promethium_lab.jobs.reproduce import reproduce_notebook
+
+        return reproduce_notebook(self.job.id, out if out is not None else self.reproduce_dir,
+                                  job_store=self.job.store, output_dir=output_dir)
+
+    def publish_reproduction(self) -> Path | None:
+        """:meth:`reproduce`, then publish the notebook's path (``reproduced``) or the typed
+        error as ``code: message (hint)`` (``reproduce_error``); returns the path or None."""
+        try:
+            path = self.reproduce()
+        except PromethiumError as err:
+            self.publish({"reproduced": "", "reproduce_error": str(err)})
+            return None
+        self.publish({"reproduced": str(path), "reproduce_error": ""})
+        return path
 
     def cancel(self) -> str:
         """Ask the job to stop (the job store's flag); returns the state after asking."""
@@ -396,6 +449,19 @@ class FollowsJob:
             input or result cannot be opened from here.
         """
         return self.follower.comparison(**kwargs)
+
+    def reproduce(self, out: str | os.PathLike | None = None, *,
+                  output_dir: str | os.PathLike | None = None) -> Path:
+        """Write the notebook that re-runs the completed job with the same parameters (see
+        :meth:`JobFollower.reproduce`); the Reproduce button does the same.
+
+        Raises
+        ------
+        PromethiumError
+            ``JOB_NOT_COMPLETED`` before the job completed, and the other errors of
+            :func:`promethium_lab.jobs.reproduce_notebook`.
+        """
+        return self.follower.reproduce(out, output_dir=output_dir)
 
 
 def _file_key(path: str | None) -> tuple[str, int, int] | None:

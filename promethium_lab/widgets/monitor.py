@@ -1,4 +1,5 @@
-"""``JobMonitor``: watch one job in a notebook — state, progress, error, live preview, cancel.
+"""``JobMonitor``: watch one job in a notebook — state, progress, error, live preview, cancel,
+and reproduce it once it completed.
 
 >>> from promethium_lab import jobs
 >>> from promethium_lab.widgets import JobMonitor
@@ -29,6 +30,9 @@ How it stays live while the kernel is busy
   Without a Jupyter server, or when that request fails, the button falls back to a comm
   message handled here (``job.cancel()``, run once the kernel is idle).
   From Python: :meth:`JobMonitor.cancel`.
+* **Reproduce** (a completed job) writes the notebook that re-runs the job with the same
+  parameters (:func:`promethium_lab.jobs.reproduce_notebook`) and shows its path; a comm
+  message, so it runs once the kernel is idle. From Python: :meth:`JobMonitor.reproduce`.
 
 The state logic (thread, frames, acknowledgements, cancel, comparison) lives in
 :class:`promethium_lab.widgets.follow.JobFollower`, shared with the Panel component
@@ -38,6 +42,7 @@ in ``panel serve``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import anywidget
@@ -68,7 +73,7 @@ __all__ = [
 
 class JobMonitor(FollowsJob, anywidget.AnyWidget):
     """A live view of one job: state, progress bar, message, error with its hint, a
-    preview, and Cancel / "Open comparison" buttons.
+    preview, and Cancel / "Open comparison" / Reproduce buttons.
 
     Parameters
     ----------
@@ -83,6 +88,9 @@ class JobMonitor(FollowsJob, anywidget.AnyWidget):
         newest one anyway (see the module's docstring).
     start : bool
         Start following the job now (else call :meth:`start`).
+    reproduce_dir : path-like, optional
+        Folder of the notebook Reproduce writes (default: the working folder, in Jupyter
+        the notebook's own).
 
     Attributes
     ----------
@@ -106,6 +114,12 @@ class JobMonitor(FollowsJob, anywidget.AnyWidget):
     comparable = traitlets.Bool(False).tag(sync=True)
     #: ... and it completed, so the comparison can be opened now
     can_compare = traitlets.Bool(False).tag(sync=True)
+    #: the job completed, so the notebook that re-runs it can be written (Reproduce)
+    can_reproduce = traitlets.Bool(False).tag(sync=True)
+    #: the reproduce notebook Reproduce wrote ("" before)
+    reproduced = traitlets.Unicode("").tag(sync=True)
+    #: why Reproduce failed, ``code: message (hint)`` ("" when it did not)
+    reproduce_error = traitlets.Unicode("").tag(sync=True)
     #: the newest preview frame (binary; JPEG while running, PNG at the end)
     frame = traitlets.Bytes(b"").tag(sync=True)
     frame_format = traitlets.Unicode("").tag(sync=True)
@@ -113,9 +127,11 @@ class JobMonitor(FollowsJob, anywidget.AnyWidget):
     frame_size = traitlets.List(traitlets.Int(), default_value=[0, 0]).tag(sync=True)
 
     def __init__(self, job: Any, *, job_store: Any = None, poll_s: float = POLL_S,
-                 ack_timeout: float = ACK_TIMEOUT_S, start: bool = True, **kwargs: Any) -> None:
+                 ack_timeout: float = ACK_TIMEOUT_S, start: bool = True,
+                 reproduce_dir: str | os.PathLike | None = None, **kwargs: Any) -> None:
         self.follower = JobFollower(job, self._publish, job_store=job_store, poll_s=poll_s,
-                                    ack_timeout=ack_timeout, on_compare=self.open_comparison)
+                                    ack_timeout=ack_timeout, on_compare=self.open_comparison,
+                                    reproduce_dir=reproduce_dir)
         super().__init__(**self.follower.initial(), **kwargs)
         self._output: Any = None
         self._box: Any = None

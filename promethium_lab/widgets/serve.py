@@ -71,7 +71,7 @@ class PanelJobMonitor(FollowsJob, AnyWidgetComponent):
 
     Parameters
     ----------
-    job, job_store, poll_s, ack_timeout, start
+    job, job_store, poll_s, ack_timeout, start, reproduce_dir
         As for :class:`~promethium_lab.widgets.JobMonitor`. The thread also stops when
         the Panel session that made the monitor ends.
 
@@ -95,17 +95,22 @@ class PanelJobMonitor(FollowsJob, AnyWidgetComponent):
     executor = param.String(default="")
     comparable = param.Boolean(default=False, doc="The job's kind has a comparison.")
     can_compare = param.Boolean(default=False, doc="... and it completed.")
+    can_reproduce = param.Boolean(default=False, doc="The job completed: Reproduce works.")
+    reproduced = param.String(default="", doc="The notebook Reproduce wrote.")
+    reproduce_error = param.String(default="", doc="Why Reproduce failed (code: message).")
     frame = param.Bytes(default=b"", doc="The newest preview frame: JPEG, PNG at the end.")
     frame_format = param.String(default="")
     frame_id = param.Integer(default=0)
     frame_size = param.List(default=[0, 0])
-    inbox = param.Dict(default={}, doc="The browser's newest message (ack, cancel, compare).")
+    inbox = param.Dict(default={}, doc="The browser's newest message (ack, cancel, compare, "
+                       "reproduce).")
 
     def __init__(self, job: Any, *, job_store: Any = None, poll_s: float = POLL_S,
                  ack_timeout: float = ACK_TIMEOUT_S, start: bool = True,
-                 **params: Any) -> None:
+                 reproduce_dir: str | os.PathLike | None = None, **params: Any) -> None:
         follower = JobFollower(job, self._publish, job_store=job_store, poll_s=poll_s,
-                               ack_timeout=ack_timeout, on_compare=self.open_comparison)
+                               ack_timeout=ack_timeout, on_compare=self.open_comparison,
+                               reproduce_dir=reproduce_dir)
         params.setdefault("sizing_mode", "stretch_width")
         super().__init__(**follower.initial(), **params)
         self.follower = follower

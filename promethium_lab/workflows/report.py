@@ -32,6 +32,7 @@ __all__ = [
     "PROVENANCE_MIME",
     "ReportResult",
     "collect_provenance",
+    "offline_html",
     "provenance_table",
     "record_provenance",
     "run_report",
@@ -305,6 +306,28 @@ def _recorded(nb: Any) -> dict[str, Any]:
     return found
 
 
+#: nbconvert's lab template without the scripts it loads from a CDN (require.js for
+#: interactive outputs, which :func:`static_outputs` removes, and MathJax): a report reads
+#: offline and asks no other host for anything.
+_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+"""
+
+
+def offline_html(nb: Any) -> str:
+    """The HTML page of ``nb`` (nbconvert's lab template) that loads nothing from the
+    network; pass it :func:`static_outputs` first so no output needs JavaScript."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        extra_loaders=[DictLoader({"promethium_offline.html.j2": _OFFLINE_TEMPLATE})],
+        template_file="promethium_offline.html.j2")
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
 def static_outputs(nb: Any) -> Any:
     """A copy of ``nb`` for export: where an output has an ``image/png``, its interactive
     representations (BokehJS/HoloViews HTML and JavaScript) are dropped; outputs that only
@@ -404,7 +427,6 @@ def run_report(notebook: str | os.PathLike, parameters: dict[str, Any] | None = 
     """
     import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
     from papermill.exceptions import PapermillExecutionError
 
     from promethium_lab.io.formats import partial_path
@@ -479,7 +501,7 @@ def run_report(notebook: str | os.PathLike, parameters: dict[str, Any] | None = 
         nb.metadata.setdefault("promethium", {})["provenance"] = prov
         nb.cells.insert(0, _provenance_cell(prov))
         nbformat.write(nb, part_nb)
-        body, _ = HTMLExporter().from_notebook_node(static_outputs(nb))
+        body = offline_html(static_outputs(nb))
         part_html.write_text(body, encoding="utf-8")
         os.replace(part_html, final_html)
         os.replace(part_nb, final_nb)

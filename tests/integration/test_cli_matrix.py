@@ -59,6 +59,7 @@ NO_INPUT_PATH = {
     ("jobs", "list"): "reads the user's job store, created when absent",
     ("jobs", "show"): "takes a job id (unknown ids are in IMPOSSIBLE)",
     ("jobs", "cancel"): "takes a job id (unknown ids are in IMPOSSIBLE)",
+    ("jobs", "reproduce"): "takes a job id (unknown ids are in IMPOSSIBLE)",
 }
 #: impossible parameters: (command path, arguments, expected code or USAGE); ``{survey}``
 #: is a real SEG-Y file, ``{store}`` its ingested store
@@ -89,6 +90,8 @@ IMPOSSIBLE: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
     (("jobs", "list"), ("--limit", "0"), USAGE),
     (("jobs", "show"), ("no-such-job",), "PL-JOB-003"),
     (("jobs", "cancel"), ("no-such-job",), "PL-JOB-003"),
+    (("jobs", "reproduce"), ("no-such-job",), "PL-JOB-003"),
+    (("jobs", "reproduce"), ("no-such-job", "--report-dir", "{tmp}/out"), "PL-PARAM-001"),
 ]
 def _name(path: tuple[str, ...]) -> str:
     return " ".join(path) or "promethium-lab"

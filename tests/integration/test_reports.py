@@ -80,6 +80,32 @@ def test_qc_report_html_is_small_and_static(qc_report) -> None:
     assert _sha256(SURVEY) in html
 
 
+def test_qc_report_html_reads_in_a_browser(qc_report) -> None:
+    """Opened offline in Chromium, the page shows its figures (decoded, not blank) and the
+    provenance table; the screenshot is kept as ``tests/artifacts/report_html.png``."""
+    from _lab import ARTIFACTS, launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    _, out = qc_report
+    page_url = (out / "03_qc_report.html").as_uri()
+    with sync_playwright() as pw, launch_chromium(pw) as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        outside: list[str] = []
+        page.route(re.compile(r"^https?://.*"),
+                   lambda route: (outside.append(route.request.url), route.abort()))
+        page.goto(page_url)
+        page.wait_for_load_state("load")
+        sizes = page.locator("img").evaluate_all(
+            "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+        assert len(sizes) >= 3 and all(ok and w > 100 and h > 100 for ok, w, h in sizes), sizes
+        table = page.locator("table.promethium-provenance").first  # the first cell's
+        assert table.is_visible() and "sha256:" in table.inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report_html.png"))
+        page.locator("img").first.screenshot(path=str(ARTIFACTS / "report_figure.png"))
+    assert not outside, f"the report fetched {outside}"  # nothing outside the file
+
+
 def test_failing_notebook_names_the_cell(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("value = 1", metadata={"tags": ["parameters"]}),

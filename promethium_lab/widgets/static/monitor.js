@@ -1,5 +1,5 @@
 // JobMonitor front end (anywidget ESM): state, progress, message, error with hint, a live
-// preview and Cancel / Open comparison.
+// preview and Cancel / Open comparison / Reproduce.
 //
 // Preview frames arrive as binary buffers (the `frame` trait: a DataView, never a JSON
 // array); each one is acknowledged with a custom message `{type: "ack", id}` once decoded,
@@ -10,6 +10,9 @@
 // (`{baseUrl}promethium/jobs/<id>/cancel`, with the `_xsrf` cookie as `X-XSRFToken` and the
 // page's token), which sets the job store's cancel flag. Without a Jupyter server (panel
 // serve, VS Code) or when that request fails, it falls back to a `{type: "cancel"}` message.
+//
+// Reproduce (enabled once the job completed) sends `{type: "reproduce"}`; Python writes the
+// notebook that re-runs the job and sets `reproduced` (its path) or `reproduce_error`.
 //
 // Messages to Python go through `tell`: anywidget's `model.send` (a comm message) where the
 // model has one; Panel's AnyWidgetComponent has none, so there they are written to the
@@ -118,14 +121,18 @@ function render({ model, el }) {
   const figure = make("figure", "pl-preview", [img, caption]);
   const cancel = make("button", "pl-button pl-cancel", ["Cancel"]);
   const compare = make("button", "pl-button pl-compare", ["Open comparison"]);
+  const reproduce = make("button", "pl-button pl-reproduce", ["Reproduce"]);
+  reproduce.title = "write the notebook that re-runs this job with the same parameters";
   const note = make("span", "pl-note");
+  const reproduced = make("div", "pl-reproduced");
   const root = make("div", "pl-widget pl-monitor", [
     make("div", "pl-header", [title, badge]),
     make("div", "pl-progress-row", [bar, percent]),
     message,
     error,
     figure,
-    make("div", "pl-actions", [cancel, compare, note]),
+    make("div", "pl-actions", [cancel, compare, reproduce, note]),
+    reproduced,
   ]);
   el.append(root);
 
@@ -156,9 +163,18 @@ function render({ model, el }) {
     cancel.disabled = done || canceling || state === "stopping";
     compare.disabled = !model.get("can_compare");
     compare.hidden = !model.get("comparable");
+    reproduce.disabled = !model.get("can_reproduce");
     if (done) {
       note.textContent = "";
     }
+  }
+
+  function showReproduced() {
+    const path = model.get("reproduced") || "";
+    const err = model.get("reproduce_error") || "";
+    reproduced.textContent = err || (path ? `Notebook: ${path}` : "");
+    reproduced.dataset.error = err ? "true" : "false";
+    reproduced.hidden = !(err || path);
   }
 
   function showFrame() {
@@ -202,21 +218,32 @@ function render({ model, el }) {
 
   cancel.addEventListener("click", onCancel);
   compare.addEventListener("click", () => tell(model, { type: "compare" }));
+  reproduce.addEventListener("click", () => {
+    reproduced.hidden = false;
+    reproduced.dataset.error = "false";
+    reproduced.textContent = "writing the reproduce notebook…";
+    tell(model, { type: "reproduce" });
+  });
 
   const names = ["state", "kind", "job_id", "progress", "message", "error", "can_compare",
-    "comparable"];
+    "comparable", "can_reproduce"];
   for (const name of names) {
     model.on(`change:${name}`, update);
   }
   model.on("change:frame_id", showFrame);
+  model.on("change:reproduced", showReproduced);
+  model.on("change:reproduce_error", showReproduced);
   update();
   showFrame();
+  showReproduced();
 
   return () => {
     for (const name of names) {
       model.off(`change:${name}`, update);
     }
     model.off("change:frame_id", showFrame);
+    model.off("change:reproduced", showReproduced);
+    model.off("change:reproduce_error", showReproduced);
     if (objectUrl) {
       URL.revokeObjectURL(objectUrl);
     }
