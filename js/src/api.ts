@@ -10,6 +10,7 @@ import type {
   IJobSubmission,
   IModelDetail,
   IModelList,
+  IReproduceAnswer,
   IWorkflowList
 } from './types.gen';
 
@@ -79,6 +80,11 @@ export function submitJob(submission: IJobSubmission): Promise<IJobRecord> {
 /** `POST jobs/<id>/cancel`: the record after asking. */
 export function cancelJob(id: string): Promise<IJobRecord> {
   return postAPI<IJobRecord>(`jobs/${encodeURIComponent(id)}/cancel`);
+}
+
+/** `POST jobs/<id>/reproduce`: the report notebook that re-runs a completed job. */
+export function reproduceJob(id: string, path?: string): Promise<IReproduceAnswer> {
+  return postAPI<IReproduceAnswer>(`jobs/${encodeURIComponent(id)}/reproduce`, path ? { path } : {});
 }
 
 /** `GET jobs/<id>/preview.png`. */

@@ -11,6 +11,8 @@ export interface IErrorBody {
   message: string;
   hint: string;
   retryable: boolean;
+  /** The parameter the error is about, when it is one. */
+  field?: string | null;
 }
 
 /** A failed call to the server extension. */
@@ -20,7 +22,8 @@ export class PromethiumAPIError extends Error {
     readonly code: string,
     message: string,
     readonly hint: string = '',
-    readonly retryable: boolean = false
+    readonly retryable: boolean = false,
+    readonly field: string | null = null
   ) {
     super(message);
     this.name = 'PromethiumAPIError';
@@ -65,7 +68,14 @@ async function readBody(response: Response): Promise<unknown> {
 /** The error of a refused request: its envelope, else the HTTP status. */
 function apiError(response: Response, data: unknown): PromethiumAPIError {
   if (isErrorBody(data)) {
-    return new PromethiumAPIError(response.status, data.code, data.message, data.hint ?? '', Boolean(data.retryable));
+    return new PromethiumAPIError(
+      response.status,
+      data.code,
+      data.message,
+      data.hint ?? '',
+      Boolean(data.retryable),
+      typeof data.field === 'string' ? data.field : null
+    );
   }
   const message =
     typeof data === 'object' && data !== null && 'message' in data

@@ -19,7 +19,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { cancelJob } from './api';
+import { cancelJob, reproduceJob } from './api';
 import { hasComparison, jobOutput } from './codegen';
 import { DatasetsTab } from './datasets';
 import { FILE_VIEWER, STORE_VIEWER, registerSeismicDocuments } from './documents';
@@ -54,6 +54,7 @@ export namespace CommandIDs {
   export const copyPath = 'promethium-lab:copy-path';
   export const cancelJob = 'promethium-lab:cancel-job';
   export const openResult = 'promethium-lab:open-result';
+  export const reproduce = 'promethium-lab:reproduce-job';
 }
 
 const PLUGIN_ID = 'promethium-lab:plugin';
@@ -163,6 +164,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
+    const reproduce = async (record: IJobRecord): Promise<void> => {
+      try {
+        const answer = await reproduceJob(record.id);
+        await commands.execute('docmanager:open', { path: answer.path });
+        Notification.info(
+          `Wrote ${answer.path}: it re-runs ${record.kind} job ${record.id} and compares the result hashes`,
+          { autoClose: 6000 }
+        );
+      } catch (error) {
+        Notification.error(`Could not reproduce job ${record.id}: ${String((error as Error).message ?? error)}`);
+      }
+    };
+
     // ---------------------------------------------------------------- the panel
     const datasets = new DatasetsTab({
       open: d => void openDataset(d.path),
@@ -173,7 +187,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     const jobs = new JobsTab(
       feed,
-      { cancel: r => void confirmCancel(r), openResult: r => void openResult(r), canOpenResult: r => hasComparison(r) || resultPath(r) !== null },
+      {
+        cancel: r => void confirmCancel(r),
+        openResult: r => void openResult(r),
+        canOpenResult: r => hasComparison(r) || resultPath(r) !== null,
+        reproduce: r => void reproduce(r)
+      },
       serverRoot
     );
     const models = new ModelsTab();
@@ -330,6 +349,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    commands.addCommand(CommandIDs.reproduce, {
+      label: 'Reproduce a Promethium Job…',
+      caption: 'Write the report notebook that re-runs a completed job with the same parameters',
+      execute: async args => {
+        const record = await targetJob(args, 'Reproduce which job?', new Set(['completed']));
+        if (record) {
+          await reproduce(record);
+        }
+      }
+    });
     commands.addCommand(CommandIDs.openResult, {
       label: 'Open the Result of a Promethium Job…',
       execute: async args => {
@@ -364,6 +393,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
     app.contextMenu.addItem({ command: CommandIDs.cancelJob, selector: '.pl-Job[data-cancelable="true"]', rank: 0 });
     app.contextMenu.addItem({ command: CommandIDs.openResult, selector: '.pl-Job[data-openable="true"]', rank: 1 });
+    app.contextMenu.addItem({ command: CommandIDs.reproduce, selector: '.pl-Job[data-state="completed"]', rank: 2 });
 
     // ---------------------------------------------------------------- settings
     let timer = 0;

@@ -18,6 +18,8 @@ export interface IJobActions {
   openResult(record: IJobRecord): void;
   /** Whether there is a result to open. */
   canOpenResult(record: IJobRecord): boolean;
+  /** Write the notebook that re-runs a completed job, and open it. */
+  reproduce(record: IJobRecord): void;
 }
 
 /** The state filters of the Jobs tab. */
@@ -111,6 +113,13 @@ class JobRowView {
           title: row.comparable
             ? 'Open a notebook comparing the input and the output (viz.compare)'
             : 'Open a section view of the output'
+        })
+      );
+    }
+    if (row.state === 'completed') {
+      this._tools.appendChild(
+        button('pl-Job-reproduce', 'Reproduce', () => this._actions.reproduce(this._record!), {
+          title: 'Write the report notebook that re-runs this job with the same parameters, and open it'
         })
       );
     }

@@ -14,6 +14,7 @@ async function newNotebook(app: JupyterFrontEnd, cwd: string): Promise<NotebookP
     kernelName: 'python3'
   })) as NotebookPanel;
   await panel.context.ready;
+  await panel.revealed; // the content model is built: cells put in now stay
   return panel;
 }
 

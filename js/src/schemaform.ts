@@ -203,27 +203,3 @@ export function collectParameters(
   }
   return { parameters, errors };
 }
-
-/**
- * The field a refusal of `POST promethium/jobs` is about, read from its message (the
- * envelope has no field of its own): `<kind>: <field>: …` (schema check),
- * `'<field>' is a required property`, or `[the folder of ]<field> '<path>' …` (paths).
- * Null when it names none of `names`.
- */
-export function fieldOfError(message: string, names: readonly string[]): string | null {
-  const known = new Set(names);
-  const patterns = [
-    /^[\w.-]+: ([\w]+)(?:\/[^:]*)?: /,
-    /'(\w+)' is a required property/,
-    /^(?:the folder of )?(\w+) '/,
-    /Additional properties are not allowed \('(\w+)'/,
-    /parameter\(s\) \['(\w+)'/
-  ];
-  for (const pattern of patterns) {
-    const match = pattern.exec(message);
-    if (match && known.has(match[1])) {
-      return match[1];
-    }
-  }
-  return null;
-}

@@ -5,7 +5,7 @@ import { Widget } from '@lumino/widgets';
 import { listWorkflows, submitJob } from './api';
 import { button, el, renderError } from './dom';
 import { PromethiumAPIError } from './handler';
-import { IFormField, collectParameters, fieldOfError, formFields, initialText } from './schemaform';
+import { IFormField, collectParameters, formFields, initialText } from './schemaform';
 import type { IJobRecord, IWorkflowKind } from './types.gen';
 
 /** One field's inputs. */
@@ -100,8 +100,8 @@ export class SubmitTab extends Widget {
       this._onSubmitted(record);
       return record;
     } catch (error) {
-      const message = error instanceof PromethiumAPIError ? error.message : String(error);
-      const name = fieldOfError(message, fields.map(f => f.name));
+      // the server names the parameter it refused (the envelope's `field`)
+      const name = error instanceof PromethiumAPIError ? error.field : null;
       const view = this._views.find(v => v.field.name === name);
       if (view && error instanceof PromethiumAPIError) {
         this._setError(view, `${error.message}${error.hint ? ` — ${error.hint}` : ''}`);

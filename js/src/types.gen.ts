@@ -72,6 +72,8 @@ export interface IJobError {
   hint: string;
   /** Whether submitting the job again may succeed. */
   retryable: boolean;
+  /** The parameter it is about, when it is one. */
+  field?: string;
   [key: string]: unknown;
 }
 
@@ -157,6 +159,8 @@ export interface IError {
   hint: string;
   /** Whether the same request may succeed later. */
   retryable: boolean;
+  /** The parameter the error is about, when it is one (absent otherwise): a form marks that field. */
+  field?: string | null;
 }
 
 /** Package and runtime information. */
@@ -251,6 +255,14 @@ export interface IModelSummary {
   software: { [key: string]: string };
   /** Checksum of `weights.pt`. */
   weights_sha256: string | null;
+}
+
+/** The answer of `POST /jobs/<id>/reproduce`: the report notebook written. */
+export interface IReproduceAnswer {
+  /** The job it re-runs. */
+  job_id: string;
+  /** The notebook, relative to the server root (open it in JupyterLab, or run it with `promethium-lab report`). */
+  path: string;
 }
 
 /** A job kind and the JSON Schema of its parameters (for a submit form). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { collectParameters, fieldOfError, formFields, initialText, parseField } from '../src/schemaform';
+import { collectParameters, formFields, initialText, parseField } from '../src/schemaform';
 import { labelStep, summaryLine, summaryRows } from '../src/format';
 
 // the `reconstruct` schema as GET promethium/workflows gives it (abridged)
@@ -82,18 +82,6 @@ describe('formFields', () => {
     });
     expect(parameters).toEqual({ source: 'f3.sgy', method: 'linear', out: 'filled.zarr', overwrite: false });
     expect(errors).toEqual({ chunks: 'not JSON (e.g. [1, 2])' });
-  });
-});
-
-describe('fieldOfError', () => {
-  const names = ['source', 'out', 'overlap', 'n_batches'];
-  it('finds the field the server refused', () => {
-    expect(fieldOfError("reconstruct: overlap: 'x' is not of type 'integer'", names)).toBe('overlap');
-    expect(fieldOfError("reconstruct: parameters: 'source' is a required property", names)).toBe('source');
-    expect(fieldOfError("source 'nope.sgy' does not exist under the server root", names)).toBe('source');
-    expect(fieldOfError("the folder of out 'x/y.zarr' does not exist under the server root", names)).toBe('out');
-    expect(fieldOfError("out '../x.zarr' lies outside the server root", names)).toBe('out');
-    expect(fieldOfError('ingest: no such kind', names)).toBeNull();
   });
 });
 

@@ -161,10 +161,10 @@ def run_cmd(
     from promethium_lab.jobs.executors import close_executors
 
     params = parse_params(param or [])
-    if not wait and executor == "dask":
+    if not wait and executor in ("dask", "gateway"):
         raise PromethiumError(
-            ErrorCode.INVALID_PARAMETER, "--no-wait with --executor dask would lose the job: "
-            "the LocalCluster ends with this command",
+            ErrorCode.INVALID_PARAMETER, f"--no-wait with --executor {executor} would lose the "
+            "job: the cluster this command starts ends with it",
             hint="use --executor kernel (a detached process) or a scheduler address")
     try:
         job = submit(kind, executor=executor, detach=not wait, **params)

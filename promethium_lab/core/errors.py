@@ -70,6 +70,8 @@ class PromethiumError(Exception):
         What the user can do about it.
     retryable : bool, default False
         True when the same call may succeed later (e.g. a transient I/O failure).
+    field : str, optional
+        The parameter the error is about, when it is one (a form shows it on that field).
     """
 
     def __init__(
@@ -78,11 +80,13 @@ class PromethiumError(Exception):
         message: str,
         hint: str = "",
         retryable: bool = False,
+        field: str | None = None,
     ) -> None:
         self.code = ErrorCode(code) if not isinstance(code, ErrorCode) else code
         self.message = message
         self.hint = hint
         self.retryable = retryable
+        self.field = field
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -90,7 +94,7 @@ class PromethiumError(Exception):
         return f"{text} ({self.hint})" if self.hint else text
 
     def __reduce__(self):  # keep it picklable across Dask workers
-        return (type(self), (self.code, self.message, self.hint, self.retryable))
+        return (type(self), (self.code, self.message, self.hint, self.retryable, self.field))
 
     @classmethod
     def invalid(cls, message: str, hint: str = "") -> PromethiumError:
@@ -122,11 +126,15 @@ class PromethiumError(Exception):
         return cls(ErrorCode.CANCELED, f"{what} was canceled", hint=hint)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form stored in job records and returned by the REST API."""
-        return {
+        """JSON-safe form stored in job records and returned by the REST API (``field``
+        only when the error names one)."""
+        out = {
             "code": self.code.value,
             "name": self.code.name,
             "message": self.message,
             "hint": self.hint,
             "retryable": self.retryable,
         }
+        if self.field is not None:
+            out["field"] = self.field
+        return out

@@ -107,7 +107,9 @@ def error_from_dict(error: dict[str, Any]) -> PromethiumError:
     except ValueError:
         code = ErrorCode.INTERNAL
     return PromethiumError(code, str(error.get("message", "")), hint=str(error.get("hint", "")),
-                           retryable=bool(error.get("retryable", False)))
+                           retryable=bool(error.get("retryable", False)),
+                           field=error.get("field") if isinstance(error.get("field"), str)
+                           else None)
 
 
 def _iso(t: float | None) -> str | None:
@@ -150,6 +152,7 @@ class JobError(TypedDict):
     message: Annotated[str, _doc("What went wrong.")]
     hint: Annotated[str, _doc("What to do about it.")]
     retryable: Annotated[bool, _doc("Whether submitting the job again may succeed.")]
+    field: NotRequired[Annotated[str, _doc("The parameter it is about, when it is one.")]]
 
 
 @with_config(ConfigDict(extra="allow"))

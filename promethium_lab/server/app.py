@@ -20,6 +20,7 @@ from promethium_lab.server.jobs import (
     JobCancelHandler,
     JobHandler,
     JobPreviewHandler,
+    JobReproduceHandler,
     JobsHandler,
 )
 from promethium_lab.server.registry import MODEL_REF
@@ -36,6 +37,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"/promethium/jobs/?", JobsHandler),
     (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/cancel/?", JobCancelHandler),
     (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/preview\.png", JobPreviewHandler),
+    (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/reproduce/?", JobReproduceHandler),
     (rf"/promethium/jobs/(?P<job_id>{JOB_ID})/?", JobHandler),
     (r"/promethium/models/?", ModelsHandler),
     (rf"/promethium/models/(?P<name>{MODEL_REF})/?", ModelHandler),

@@ -139,6 +139,10 @@ def resolve_under_root(server_root: str | os.PathLike, rel: str | None, *,
     if want == "new" and not must_exist.is_dir():
         raise PromethiumError.invalid(f"the parent of {what} {rel!r} is a file",
                                       hint="write into a folder")
+    if want == "new" and not os.access(must_exist, os.W_OK):
+        raise PromethiumError(ErrorCode.BAD_OUTPUT_PATH,
+                              f"the folder of {what} {rel!r} is read-only",
+                              hint="write the output into a folder of your own")
     return target
 
 

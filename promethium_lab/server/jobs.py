@@ -29,12 +29,14 @@ __all__ = [
     "JobCancelHandler",
     "JobHandler",
     "JobPreviewHandler",
+    "JobReproduceHandler",
     "JobsHandler",
     "RecordCache",
     "decode_cursor",
     "encode_cursor",
     "job_page",
     "job_preview",
+    "reproduce_job",
     "submit_job",
 ]
 
@@ -145,22 +147,32 @@ def _parameters(server_root: str, kind: str, params: dict[str, Any]) -> dict[str
     props = schema.get("properties", {})
     python_only = sorted(k for k in params if props.get(k, {}).get(PYTHON_ONLY_KEYWORD))
     if python_only:
-        raise PromethiumError.invalid(
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER,
             f"{kind}: parameter(s) {python_only} take Python objects, not JSON",
-            hint="submit such a job from a notebook with promethium_lab.jobs.submit")
+            hint="submit such a job from a notebook with promethium_lab.jobs.submit",
+            field=python_only[0])
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema).iter_errors(params))
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "parameters"
-        raise PromethiumError.invalid(
-            f"{kind}: {where}: {error.message}",
-            hint=f"see the {kind!r} schema of GET promethium/workflows")
+        field = str(error.absolute_path[0]) if error.absolute_path else None
+        if field is None and error.validator == "required":
+            field = next((n for n in error.validator_value if n not in params), None)
+        raise PromethiumError(
+            ErrorCode.INVALID_PARAMETER, f"{kind}: {where}: {error.message}",
+            hint=f"see the {kind!r} schema of GET promethium/workflows", field=field)
     out = dict(params)
     for name, value in params.items():
         prop = props.get(name, {})
         if isinstance(value, str) and _is_path(prop):
             want = "new" if prop.get(OUTPUT_KEYWORD) else "any"
-            out[name] = os.fspath(resolve_under_root(server_root, value, want=want, what=name))
+            try:
+                out[name] = os.fspath(resolve_under_root(server_root, value, want=want,
+                                                         what=name))
+            except PromethiumError as err:
+                err.field = name
+                raise
     return out
 
 
@@ -198,6 +210,40 @@ def submit_job(server_root: str, body: bytes) -> dict[str, Any]:
     params = _parameters(server_root, request.kind, request.parameters)
     job = submit(request.kind, executor=target, detach=True, **params)
     return job.record.to_dict()
+
+
+# -------------------------------------------------------------------------- reproduce
+def reproduce_job(server_root: str, job_id: str, body: bytes) -> dict[str, Any]:
+    """Write the notebook that re-runs completed job ``job_id``
+    (:func:`promethium_lab.jobs.reproduce_notebook`) under the server root.
+
+    The body (optional) is ``{"path": "<notebook or folder, relative to the root>"}``
+    (default: ``reproduce_<id>.ipynb`` at the root). The re-run's outputs go beside the
+    job's outputs when those are under the root, else beside the notebook. Answers
+    ``{"job_id", "path"}`` with ``path`` relative to the root, ready for JupyterLab.
+    """
+    from promethium_lab.jobs import get_store, reproduce_notebook
+    from promethium_lab.jobs.registry import get_workflow
+
+    try:
+        request = json.loads(body or b"{}")
+        if not isinstance(request, dict) or not isinstance(request.get("path", ""), str):
+            raise ValueError
+    except ValueError:
+        raise PromethiumError.invalid(
+            "bad reproduce request: send {} or {\"path\": \"<notebook>.ipynb\"}",
+            hint="path is relative to the server root") from None
+    root = os.path.realpath(server_root)
+    rel = request.get("path") or f"reproduce_{job_id}.ipynb"
+    if rel.endswith("/") or not rel.endswith(".ipynb"):
+        rel = f"{rel.rstrip('/')}/reproduce_{job_id}.ipynb"
+    notebook = resolve_under_root(server_root, rel, want="new", what="path")
+    rec = get_store().get(job_id)
+    outputs = get_workflow(rec.kind).output_paths(rec.parameters)
+    inside = all(os.path.realpath(o).startswith(root + os.sep) for o in outputs)
+    written = reproduce_notebook(job_id, notebook,
+                                 output_dir=None if inside else notebook.parent)
+    return {"job_id": job_id, "path": written.relative_to(root).as_posix()}
 
 
 # ---------------------------------------------------------------------------- preview
@@ -277,6 +323,19 @@ class JobCancelHandler(_JobRouteHandler):
     @authorized
     async def post(self, job_id: str) -> None:
         await self.answer(_cancel, job_id)
+
+
+class JobReproduceHandler(_JobRouteHandler):
+    """``POST promethium/jobs/<id>/reproduce``: write the report notebook that re-runs a
+    completed job with its parameters; answers 201 and ``{job_id, path}``."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        answer = await asyncio.to_thread(reproduce_job, self.server_root, job_id,
+                                         self.request.body)
+        self.set_status(201)
+        self.finish(json.dumps(answer))
 
 
 class JobPreviewHandler(_JobRouteHandler):

@@ -27,6 +27,7 @@ __all__ = [
     "ModelDetail",
     "ModelList",
     "ModelSummary",
+    "ReproduceAnswer",
     "WorkflowKind",
     "WorkflowList",
     "api_json_schemas",
@@ -54,6 +55,9 @@ class Error(_Payload):
     message: str = Field(description="What went wrong.")
     hint: str = Field(description="What to do about it.")
     retryable: bool = Field(description="Whether the same request may succeed later.")
+    field: str | None = Field(
+        None, description="The parameter the error is about, when it is one (absent "
+        "otherwise): a form marks that field.")
 
 
 class Info(_Payload):
@@ -131,6 +135,14 @@ class JobSubmission(BaseModel):
         "Dask scheduler address (``tcp://host:8786``).")
 
 
+class ReproduceAnswer(_Payload):
+    """The answer of ``POST /jobs/<id>/reproduce``: the report notebook written."""
+
+    job_id: str = Field(description="The job it re-runs.")
+    path: str = Field(description="The notebook, relative to the server root (open it in "
+                      "JupyterLab, or run it with ``promethium-lab report``).")
+
+
 class ModelSummary(_Payload):
     """One version of a model of the registry, with its lineage."""
 
@@ -190,7 +202,8 @@ SCHEMA_MODELS: tuple[tuple[type[BaseModel], str], ...] = (
     (DatasetList, "serialization"), (DatasetSummary, "serialization"),
     (JobPage, "serialization"), (JobSubmission, "validation"),
     (ModelSummary, "serialization"), (ModelDetail, "serialization"),
-    (ModelList, "serialization"), (WorkflowKind, "serialization"),
+    (ModelList, "serialization"), (ReproduceAnswer, "serialization"),
+    (WorkflowKind, "serialization"),
     (WorkflowList, "serialization"),
 )
 

@@ -64,7 +64,7 @@ def test_quickstart(tmp_path: Path) -> None:
 ])
 def test_ingest_and_view(tmp_path: Path, source: str, title: str) -> None:
     """Also on a one-trace SAC file (Datashader's NaN resolution crashed it) and a 3-D cube."""
-    nb = _run("02_ingest_and_view.ipynb", tmp_path,
+    nb = _run("05_ingest_and_view.ipynb", tmp_path,
               source=str(DATA / source) if source else "")
     text = _text(nb)
     if not source:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -238,6 +239,15 @@ def _submit_and_compare(lab: PanelPage) -> None:
         timeout=STEP_MS)
     lab.shot("jobs_completed")
 
+    # Reproduce writes the notebook that re-runs the job and opens it
+    row.locator(".pl-Job-reproduce").click()
+    reproduce = lab.page.locator(".jp-NotebookPanel:visible")
+    expect(reproduce.locator(".jp-Cell").first).to_contain_text("Reproduce", timeout=STEP_MS)
+    expect(lab.page.locator(".jp-toast-message", has_text="compares the result hashes")
+           ).to_be_visible(timeout=STEP_MS)
+    lab.shot("reproduce")
+
+    lab.show_panel_tab("jobs")
     row.locator(".pl-Job-open").click()
     notebook = lab.page.locator(".jp-NotebookPanel:visible")
     expect(notebook.locator(".jp-Cell").nth(1)).to_contain_text("viz.compare(before, after)",
@@ -250,6 +260,20 @@ def _submit_and_compare(lab: PanelPage) -> None:
     assert not [e for e in errors if "Traceback" in e], errors
     lab.page.wait_for_timeout(1_000)
     lab.shot("compare")
+
+
+def _wait_for_saved_layout(lab: PanelPage, needle: str) -> None:
+    """Wait until JupyterLab has saved a workspace layout holding ``needle`` (it saves
+    the layout a moment after it changes; a reload before that restores the old one)."""
+    request = urllib.request.Request(f"{lab.server.url}lab/api/workspaces",
+                                     headers={"Authorization": f"token {lab.server.token}"})
+    deadline = time.monotonic() + STEP_MS / 1000
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            if needle in response.read().decode():
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"no saved workspace holds {needle!r}")
 
 
 def _section_view_survives_a_reload(lab: PanelPage) -> None:
@@ -268,6 +292,7 @@ def _section_view_survives_a_reload(lab: PanelPage) -> None:
     box, natural = frame.bounding_box(), image.evaluate("n => [n.naturalWidth, n.naturalHeight]")
     assert abs(natural[0] - box["width"]) <= 2 and abs(natural[1] - box["height"]) <= 2, \
         (natural, box)  # drawn at the frame's size, not stretched
+    _wait_for_saved_layout(lab, "promethium-section:")
     lab.page.reload()
     restored = lab.page.locator(".pl-SectionViewer")
     expect(restored.locator(".pl-SectionView-path")).to_have_text(HOLED, timeout=JOB_MS)

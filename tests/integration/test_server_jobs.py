@@ -297,30 +297,60 @@ async def test_a_job_submitted_through_post_runs_to_completion(jp_fetch, jp_root
                                params={"width": "16", "height": "16"})
     assert status == 200 and max(_png_size(png)) <= 16
 
+    # "Reproduce": the report notebook that re-runs the job, written under the root
+    answer = await jp_fetch("promethium", "jobs", rec.id, "reproduce", method="POST",
+                            body=b"")
+    assert answer.code == 201
+    written = json.loads(answer.body)
+    assert written == {"job_id": rec.id, "path": f"reproduce_{rec.id}.ipynb"}
+    nb = json.loads((jp_root_dir / written["path"]).read_text())
+    params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    text = "".join(params["source"])
+    assert rec.id in text and "reconstruct" in text and "filled.reproduced.zarr" in text
+    status, err = await _fetch(jp_fetch, "promethium", "jobs", rec.id, "reproduce",
+                               method="POST", body=json.dumps({"path": "../x.ipynb"}).encode())
+    assert status == 403 and err["code"] == ErrorCode.PATH_OUTSIDE_ROOT.value
+    status, err = await _fetch(jp_fetch, "promethium", "jobs", rec.id, "reproduce",
+                               method="POST", body=b"[1]")
+    assert status == 400 and err["code"] == ErrorCode.INVALID_PARAMETER.value
 
-@pytest.mark.parametrize("submission, status, code", [
-    ({"kind": "no-such-kind"}, 400, ErrorCode.INVALID_PARAMETER),
-    ({"kind": "ingest", "parameters": {"path": "f3.sgy"}}, 400, ErrorCode.INVALID_PARAMETER),
+
+async def test_reproduce_needs_a_completed_job(jp_fetch, jp_root_dir):
+    queued = get_store().create("reconstruct", {"source": "x.sgy", "method": "pocs"})
+    status, err = await _fetch(jp_fetch, "promethium", "jobs", queued.id, "reproduce",
+                               method="POST", body=b"")
+    assert status == 409 and err["code"] == ErrorCode.JOB_NOT_COMPLETED.value
+    status, err = await _fetch(jp_fetch, "promethium", "jobs", "0123456789ab", "reproduce",
+                               method="POST", body=b"")
+    assert status == 404 and err["code"] == ErrorCode.JOB_NOT_FOUND.value
+    assert not list(jp_root_dir.glob("*.ipynb"))  # nothing written for a refusal
+
+
+@pytest.mark.parametrize("submission, status, code, field", [
+    ({"kind": "no-such-kind"}, 400, ErrorCode.INVALID_PARAMETER, None),
+    ({"kind": "ingest", "parameters": {"path": "f3.sgy"}}, 400, ErrorCode.INVALID_PARAMETER,
+     "store"),
     ({"kind": "export", "parameters": {"store": "s.zarr", "path": "o.sgy", "colour": 1}},
-     400, ErrorCode.INVALID_PARAMETER),
+     400, ErrorCode.INVALID_PARAMETER, None),
     ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "s.zarr", "workers": "x"}},
-     400, ErrorCode.INVALID_PARAMETER),
+     400, ErrorCode.INVALID_PARAMETER, "workers"),
     ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "s.zarr"},
-      "executor": "kernel"}, 400, ErrorCode.INVALID_PARAMETER),
-    ({"kind": "ingest", "priority": 1}, 400, ErrorCode.INVALID_PARAMETER),
+      "executor": "kernel"}, 400, ErrorCode.INVALID_PARAMETER, None),
+    ({"kind": "ingest", "priority": 1}, 400, ErrorCode.INVALID_PARAMETER, None),
     ({"kind": "ingest", "parameters": {"path": "../f3.sgy", "store": "s.zarr"}},
-     403, ErrorCode.PATH_OUTSIDE_ROOT),
+     403, ErrorCode.PATH_OUTSIDE_ROOT, "path"),
     ({"kind": "ingest", "parameters": {"path": "/etc/hosts", "store": "s.zarr"}},
-     403, ErrorCode.PATH_OUTSIDE_ROOT),
+     403, ErrorCode.PATH_OUTSIDE_ROOT, "path"),
     ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "out-link/s.zarr"}},
-     403, ErrorCode.PATH_OUTSIDE_ROOT),
+     403, ErrorCode.PATH_OUTSIDE_ROOT, "store"),
     ({"kind": "ingest", "parameters": {"path": "missing.sgy", "store": "s.zarr"}},
-     404, ErrorCode.PATH_NOT_FOUND),
+     404, ErrorCode.PATH_NOT_FOUND, "path"),
     ({"kind": "ingest", "parameters": {"path": "f3.sgy", "store": "no/dir/s.zarr"}},
-     404, ErrorCode.PATH_NOT_FOUND),
+     404, ErrorCode.PATH_NOT_FOUND, "store"),
 ])
 async def test_bad_submissions_answer_the_envelope_and_create_no_job(
-        jp_fetch, jp_root_dir, tmp_path, submission, status, code):
+        jp_fetch, jp_root_dir, tmp_path, submission, status, code, field):
+    """Refused with the envelope, naming the parameter (``field``) when it is about one."""
     (jp_root_dir / "f3.sgy").write_bytes(b"\0" * 3600)
     (tmp_path / "elsewhere").mkdir()
     os.symlink(tmp_path / "elsewhere", jp_root_dir / "out-link")
@@ -328,6 +358,7 @@ async def test_bad_submissions_answer_the_envelope_and_create_no_job(
                                 body=json.dumps(submission).encode())
     assert answer == status, body
     assert body["code"] == code.value and body["message"] and body["hint"]
+    assert body.get("field") == field, body
     assert get_store().page()[0] == []  # nothing was submitted
 
 
