@@ -167,7 +167,7 @@ def sweep_report(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
         mp.chdir(NOTEBOOKS)
         started = time.perf_counter()
         result = run_report(NOTEBOOKS / "04_parameter_sweep.ipynb",
-                            {"fractions": FRACTIONS, "methods": METHODS,
+                            {"fractions": FRACTIONS, "methods": METHODS, "figures": False,
                              "out_dir": str(out / "runs")}, out / "report", progress=False)
         print(f"\n04_parameter_sweep.ipynb: {time.perf_counter() - started:.1f} s")
     assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before  # nothing written there

@@ -26,7 +26,7 @@ BINDER = ROOT / "binder"
 ENVIRONMENT = BINDER / "environment.yml"
 POSTBUILD = BINDER / "postBuild"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-BINDER_LINK = re.compile(r"https://mybinder\.org/v2/gh/[^\s)\]\"'>]+")
+BINDER_LINK = re.compile(r"https://mybinder\.org/v2/gh/[^\s)\]\"'>`]+")
 
 
 def _environment() -> dict:
