@@ -214,12 +214,15 @@ def report(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
     kernel: Annotated[str, typer.Option(help="Jupyter kernel to run it in")] = "python3",
     progress: Annotated[bool, typer.Option(help="progress bar (one step per cell)")] = True,
+    job_id: Annotated[str | None, typer.Option(
+        help="the job the report is about, recorded in its provenance "
+        "(default: $PROMETHIUM_JOB_ID)")] = None,
 ) -> None:
     """Run a notebook as a report: executed .ipynb + HTML, with its provenance."""
     from promethium_lab.workflows.report import run_report
 
     result = run_report(notebook, parse_params(param or []), out, progress=progress,
-                        kernel_name=kernel)
+                        kernel_name=kernel, job_id=job_id)
     typer.echo(f"notebook    {result.notebook}")
     typer.echo(f"html        {result.html} ({result.html.stat().st_size / 2**20:.1f} MB)")
 

@@ -25,7 +25,7 @@ def qc_report(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("qc")
     proc = run_cli("report", NOTEBOOKS / "03_qc_report.ipynb", "-p", f"survey={SURVEY}",
                    "-p", "method=pocs", "-p", "fraction=0.4", "-p", "seed=3", "--out", out,
-                   timeout=240)
+                   "--job-id", "0123456789ab", timeout=240)
     return proc, out
 
 
@@ -56,6 +56,7 @@ def test_qc_report_provenance(qc_report) -> None:
     assert prov["versions"]["papermill"] and prov["versions"]["numpy"]
     assert prov["hardware"]["cpu_count"] >= 1
     assert prov["report"]["parameters"]["seed"] == 3
+    assert prov["job_id"] == "0123456789ab"  # --job-id
     assert prov["time"]["wall_s"] > 0 and prov["time"]["kernel_cpu_s"] > 0
     assert prov["metrics"]["snr_missing_db"] > 0
 
