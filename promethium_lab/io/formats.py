@@ -54,6 +54,25 @@ __all__ = [
 PARTIAL_SUFFIX = ".partial"
 
 
+def make_output_folder(folder: str | os.PathLike, what: str = "the output") -> Path:
+    """Make ``folder`` (and its parents) for ``what`` unless it exists; returns it.
+
+    Raises
+    ------
+    PromethiumError
+        ``BAD_OUTPUT_PATH`` when a file stands where a folder must be.
+    """
+    path = Path(folder).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise PromethiumError(ErrorCode.BAD_OUTPUT_PATH,
+                              f"cannot make the folder {path} for {what}: {err.strerror}",
+                              hint="give a folder path whose parents are folders, not files",
+                              ) from None
+    return path
+
+
 def partial_path(path: str | os.PathLike, pid: int | None = None) -> Path:
     """Where the unfinished ``path`` is written.
 

@@ -160,15 +160,6 @@ def _notebook_path(job_id: str, out: str | os.PathLike | None) -> Path:
     return p if p.suffix == ".ipynb" else p / name
 
 
-def _make_folder(folder: Path, what: str) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as err:
-        raise PromethiumError(ErrorCode.BAD_OUTPUT_PATH,
-                              f"cannot make the folder {folder} for {what}: {err.strerror}",
-                              hint="give a path whose parents are folders, not files") from None
-
-
 def reproduce_notebook(job_id: str, out: str | os.PathLike | None = None, *,
                        job_store: JobStore | str | os.PathLike | None = None,
                        output_dir: str | os.PathLike | None = None) -> Path:
@@ -208,7 +199,7 @@ def reproduce_notebook(job_id: str, out: str | os.PathLike | None = None, *,
     """
     import nbformat
 
-    from promethium_lab.io.formats import partial_path
+    from promethium_lab.io.formats import make_output_folder, partial_path
     from promethium_lab.workflows.reproduce import reproduction_notebook
 
     st = _store(job_store)
@@ -218,7 +209,7 @@ def reproduce_notebook(job_id: str, out: str | os.PathLike | None = None, *,
     func = load_target(target)
     source_param = _check_inputs(rec, spec.parameter_schema())
     if output_dir is not None:
-        _make_folder(Path(output_dir).expanduser(), "the re-run's outputs")
+        make_output_folder(output_dir, "the re-run's outputs")
     changes = _changes(rec, spec, func, output_dir)
     original_output, original_hash = _original_hash(rec)
     finished = rec.to_dict().get("finished_at")
@@ -227,7 +218,7 @@ def reproduce_notebook(job_id: str, out: str | os.PathLike | None = None, *,
                                original_output=original_output, original_hash=original_hash,
                                source_param=source_param, finished=finished)
     path = _notebook_path(rec.id, out)
-    _make_folder(path.parent, "the notebook")
+    make_output_folder(path.parent, "the notebook")
     tmp = partial_path(path)
     try:
         nbformat.write(nb, tmp)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from promethium_lab.core.context import TaskContext, ensure_context
-from promethium_lab.core.errors import ErrorCode, PromethiumError
 
 __all__ = ["run_demo"]
 
@@ -35,6 +33,7 @@ def run_demo(
         The survey summary, the reconstruction record and its metrics, and the paths.
     """
     from promethium_lab.data import sample_path
+    from promethium_lab.io.formats import make_output_folder
     from promethium_lab.io.store import open_store
     from promethium_lab.signal.decimate import decimate
     from promethium_lab.workflows.figures import (
@@ -47,13 +46,7 @@ def run_demo(
     from promethium_lab.workflows.reconstruct import reconstruct
 
     ctx = ensure_context(context)
-    out = Path(out_dir).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as err:
-        raise PromethiumError(
-            ErrorCode.BAD_OUTPUT_PATH, f"cannot make the output folder {out}: {err.strerror}",
-            hint="give --out a folder path whose parents are folders, not files") from None
+    out = make_output_folder(out_dir, "the demo's outputs")
     store = ingest(sample_path("viking_graben"), out / "viking_graben.zarr", overwrite=True,
                    progress=progress, context=ctx.child(0.0, 0.2, preview=False))
     ds = open_store(store).load()

@@ -429,7 +429,7 @@ def run_report(notebook: str | os.PathLike, parameters: dict[str, Any] | None = 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from promethium_lab.io.formats import partial_path
+    from promethium_lab.io.formats import make_output_folder, partial_path
 
     src = Path(notebook).expanduser()
     if not src.is_file():
@@ -448,13 +448,7 @@ def run_report(notebook: str | os.PathLike, parameters: dict[str, Any] | None = 
         raise PromethiumError.invalid(
             f"report parameters are not JSON-safe: {err}",
             hint="pass numbers, strings, booleans, lists or null") from None
-    out = Path(out_dir).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as err:
-        raise PromethiumError(ErrorCode.BAD_OUTPUT_PATH,
-                              f"cannot make the output folder {out}: {err.strerror}",
-                              hint="give --out a folder path whose parents are folders") from None
+    out = make_output_folder(out_dir, "the report")
     name = src.stem
     final_nb, final_html = out / f"{name}.ipynb", out / f"{name}.html"
     part_nb, part_html = partial_path(final_nb), partial_path(final_html)
