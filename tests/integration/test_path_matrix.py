@@ -128,7 +128,7 @@ def dask_executor():
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=40) as cluster:
+                      dashboard_address="127.0.0.1:0", silence_logs=40) as cluster:
         ex = DaskExecutor(cluster.scheduler_address)
         ex.client.wait_for_workers(2)
         yield ex

@@ -196,7 +196,7 @@ def test_blocks_on_a_dask_cluster_match_threads_and_preview(tmp_path):
     threads = open_store(reconstruct(holed, out=tmp_path / "threads.zarr", **common))
     previews: list[xr.DataArray] = []
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None, processes=True) as cluster, \
+                      dashboard_address="127.0.0.1:0", processes=True) as cluster, \
             Client(cluster, set_as_default=False) as client:
         path = reconstruct(holed, out=tmp_path / "dask.zarr", client=client,
                            context=TaskContext(on_preview=previews.append), **common)

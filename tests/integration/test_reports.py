@@ -11,6 +11,9 @@ import nbformat
 import pytest
 from _seismic_helpers import DATA, run_cli
 
+#: one worker runs the module, so the QC report (its module fixture) runs once in CI
+pytestmark = pytest.mark.xdist_group("qc_report")
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SURVEY = DATA / "viking_graben_4shots_ibm.segy"
 
