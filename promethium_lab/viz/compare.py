@@ -106,15 +106,14 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
         rebuilt = ~spec_b.live & live_a
     views = {
         "before": PlaneView(spec_b, clip=shared, overview=ov_b,
-                            title=f"before — {spec_b.name} — {spec_b.what}", **opts),
+                            title="before", **opts),
         "after": PlaneView(spec_a, clip=shared, overview=ov_a,
                            flags={"reconstructed": rebuilt},
-                           title=f"after — {spec_a.name} — {spec_a.what}", **opts),
+                           title="after", **opts),
     }
     if spec_r is not None:
         views["reference"] = PlaneView(spec_r, clip=shared, overview=ov_r, flags={},
-                                       title=f"reference — {spec_r.name} — {spec_r.what}",
-                                       **opts)
+                                       title="reference", **opts)
     base = spec_r if spec_r is not None else spec_b
     raw_a = section_plane(a, None, mask_dead=False, **selection).plane
     raw_base = section_plane(base.ds, None, mask_dead=False, **selection).plane
@@ -123,7 +122,7 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
     diff_spec = PlaneSpec(ds=a, plane=diff_plane, what=spec_a.what, fixed=spec_a.fixed,
                           live=None, headers=spec_a.headers)
     label = "after − reference" if spec_r is not None else "after − before"
-    diff = PlaneView(diff_spec, clip=shared, flags={}, title=f"difference ({label})", **opts)
+    diff = PlaneView(diff_spec, clip=shared, flags={}, title=label, **opts)
     blind = a.attrs.get("metrics") if isinstance(a.attrs.get("metrics"), dict) else None
 
     def readout(x_range: Any = None, y_range: Any = None) -> str:
@@ -143,7 +142,7 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
     def diff_frame(x_range=None, y_range=None, width=None, height=None, **_: Any) -> Any:
         # the readout is the title's second line: a line of its own fits a panel's width
         return diff.frame(x_range, y_range, width, height,
-                          title=f"difference ({label})\n{readout(x_range, y_range)}")
+                          title=f"{label}\n{readout(x_range, y_range)}")
 
     h = R.hv()
     rxy, size = h.streams.RangeXY(), h.streams.PlotSize()
@@ -158,14 +157,18 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
         return diff_frame(x_range, y_range, width, height)
 
     panels.append(h.DynamicMap(cb_diff, streams=[rxy, size]))
-    layout = h.Layout(panels).opts(backend="bokeh", shared_axes=True).cols(len(panels))
+    # the survey and section once, above the panels (each panel's own title stays short
+    # enough for its width)
+    title = f"{spec_b.name} — {spec_b.what}"
+    layout = h.Layout(panels).opts(backend="bokeh", shared_axes=True, title=title)
+    layout = layout.cols(len(panels))
 
     def frame(**values: Any) -> Any:
         out = [pv.frame(**values) for pv in views.values()]
         out.append(diff_frame(**values))
-        return h.Layout(out).cols(len(out))
+        return h.Layout(out).opts(backend="bokeh", title=title).cols(len(out))
 
     return View(layout, frame=frame, info={
-        "title": f"{spec_b.name} — {spec_b.what}", "clip": shared,
+        "title": title, "clip": shared,
         "panels": [*views, "difference"], "difference": label,
         "readout": readout})

@@ -139,6 +139,7 @@ def render_png(obj: Any, dpi: int = 96) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    title = _lookup(obj, "plot").get("title") if isinstance(obj, hv.Layout) else None
     frame = current_frame(obj)
     panels = list(frame.values()) if isinstance(frame, (hv.Layout, hv.NdLayout)) else [frame]
     panels = [current_frame(p) for p in panels] or [frame]
@@ -152,6 +153,8 @@ def render_png(obj: Any, dpi: int = 96) -> bytes:
     for n, panel in enumerate(panels):
         ax = fig.add_subplot(nrows, ncols, n + 1)
         _draw_panel(ax, panel, fig)
+    if isinstance(title, str) and title:  # a layout's own title, above its panels
+        fig.suptitle(title, fontsize=10, fontweight="bold")
     fig.tight_layout()
     if _fit_titles(fig):
         fig.tight_layout()

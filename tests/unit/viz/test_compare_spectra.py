@@ -34,8 +34,8 @@ def test_compare_links_panels_and_shares_one_clip(trio):
     clims = {f.get(0).opts.get("plot").kwargs["clim"] for f in v.frame()}
     assert clims == {(-v.info["clip"], v.info["clip"])}
     assert v.info["clip"] == pytest.approx(np.percentile(np.abs(truth["amplitude"]), 99))
-    fig = hv.render(v.hv, backend="bokeh")
-    figs = [c[0] for c in fig.children]
+    _, grid = hv.render(v.hv, backend="bokeh").children  # the title, then the panels
+    figs = [c[0] for c in grid.children]
     assert len({id(f.x_range) for f in figs}) == 1
 
 
@@ -68,8 +68,11 @@ def test_readout_is_a_title_line_of_its_own_that_fits_the_panel(trio):
     before, after, truth = trio
     v = viz.compare(before, after, truth)  # panels of 420 px
     fig = hv.render(v.hv, backend="bokeh")
-    titles = [c[0].title.text for c in fig.children]
-    assert titles[3].split("\n")[0] == "difference (after − reference)"
+    header, grid = fig.children  # the survey and section once, then the panels
+    assert f">{v.info['title']}</span>" in header.text
+    titles = [c[0].title.text for c in grid.children]
+    assert [t.split("\n")[0] for t in titles] == ["before", "after", "reference",
+                                                  "after − reference"]
     assert titles[3].split("\n")[1].startswith("SNR ")
     for title in titles:  # Bokeh's title font: about 7.5 px a character
         assert all(len(line) * 7.5 <= 420 - 60 for line in title.split("\n")), title
