@@ -15,7 +15,7 @@ from promethium_lab.viz._survey import PlaneSpec, as_survey, section_plane
 from promethium_lab.viz.display import View
 from promethium_lab.viz.views import PlaneView
 
-__all__ = ["compare", "window_metrics"]
+__all__ = ["compare", "readout_scope", "window_metrics"]
 
 #: Samples of the visible window scored at most (every k-th trace beyond it).
 METRIC_SAMPLES = 4_000_000
@@ -24,21 +24,31 @@ METRIC_SAMPLES = 4_000_000
 def window_metrics(estimate: np.ndarray, reference: np.ndarray | None,
                    blind: dict[str, Any] | None = None) -> str:
     """The readout line: SNR / PSNR of ``estimate`` against ``reference`` (same window),
-    else the blind estimate of the reconstruction's metrics, else a note."""
+    else the blind estimate of the reconstruction's metrics, else a note. Short enough for
+    one title line of a panel; where it was measured goes on the line above (see
+    :func:`readout_scope`)."""
     if reference is not None:
         from promethium_lab.signal.qc import psnr, snr
 
         e = np.nan_to_num(np.asarray(estimate, dtype=np.float64))
         r = np.nan_to_num(np.asarray(reference, dtype=np.float64))
         s, p = snr(e, r), psnr(e, r) if np.ptp(r) > 0 else math.nan
-        return f"SNR {_db(s)} · PSNR {_db(p)} (visible window)"
+        return f"SNR {_db(s)} · PSNR {_db(p)}"
     blind = blind or {}
     if "blind_snr_db" in blind:
-        text = f"blind SNR {_db(blind['blind_snr_db'])}"
+        text = f"SNR {_db(blind['blind_snr_db'])}"
         if "blind_psnr_db" in blind:
             text += f" · PSNR {_db(blind['blind_psnr_db'])}"
-        return text + " (whole survey)"
+        return text
     return "no reference: SNR unknown"
+
+
+def readout_scope(reference: bool, blind: dict[str, Any] | None) -> str:
+    """What :func:`window_metrics` measured, for the line above it: nothing against a
+    reference (the visible window), ``blind`` for the blind estimate (whole survey)."""
+    if reference:
+        return ""
+    return "blind" if "blind_snr_db" in (blind or {}) else ""
 
 
 def _db(v: Any) -> str:
@@ -124,6 +134,8 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
     label = "after − reference" if spec_r is not None else "after − before"
     diff = PlaneView(diff_spec, clip=shared, flags={}, title=label, **opts)
     blind = a.attrs.get("metrics") if isinstance(a.attrs.get("metrics"), dict) else None
+    scope = readout_scope(spec_r is not None, blind)
+    heading = f"{label} · {scope}" if scope else label
 
     def readout(x_range: Any = None, y_range: Any = None) -> str:
         i0, i1 = diff_plane.x.window(x_range)
@@ -142,7 +154,7 @@ def compare(before: Any, after: Any, reference: Any = None, *, how: str = "maxab
     def diff_frame(x_range=None, y_range=None, width=None, height=None, **_: Any) -> Any:
         # the readout is the title's second line: a line of its own fits a panel's width
         return diff.frame(x_range, y_range, width, height,
-                          title=f"{label}\n{readout(x_range, y_range)}")
+                          title=f"{heading}\n{readout(x_range, y_range)}")
 
     h = R.hv()
     rxy, size = h.streams.RangeXY(), h.streams.PlotSize()
