@@ -7,7 +7,9 @@ One run generates (or reuses) a synthetic 3-D post-stack SEG-Y cube and measures
 * ingest MB/s and peak RSS: ``promethium_lab.workflows.ingest`` vs ``mdio.segy_to_mdio``
   (and segysak when importable), ours repeated at several file sizes (``--scales``);
 * read latency of one inline / crossline / time slice (median of random picks, warm
-  cache): our store (zarr directly and through xarray), the MDIO store (zarr), segyio;
+  cache): our store (zarr directly, through xarray's lazy path
+  ``xr.open_dataset(store, engine="promethium")`` and through ``open_store``'s dask
+  arrays), the MDIO store (zarr), segyio; ``--slices-only`` measures just these;
 * export MB/s: ``promethium_lab.workflows.export`` vs ``mdio.mdio_to_segy``, and whether
   each output is byte-identical to the source;
 
@@ -348,11 +350,95 @@ def w_read_zarr(p: dict) -> dict:
 
 
 def w_read_xarray_ours(p: dict) -> dict:
+    """Slice latencies through xarray's lazy path: ``xr.open_dataset(engine="promethium")``
+    (no dask), ``amplitude.isel(...)`` / ``.sel(...)``; the backend picks the copy."""
+    import xarray as xr
+    from dask.callbacks import Callback
+
+    from promethium_lab.io.store import StoreAmplitudeArray
+
+    class Graphs(Callback):
+        runs = 0
+
+        def _start(self, dsk) -> None:
+            Graphs.runs += 1
+
+    store = Path(p["store"])
+    _warm_tree(store)
+    with Graphs():
+        t0 = time.perf_counter()
+        ds = xr.open_dataset(store, engine="promethium")
+        open_ms = (time.perf_counter() - t0) * 1e3
+        amp = ds["amplitude"]
+        dims = amp.dims
+        picks = dict(zip(dims, (p["inlines"], p["crosslines"], p["times"])))
+        res: dict[str, Any] = {"open_ms": open_ms, "dims": list(dims)}
+        for d, name in zip(dims, ("inline", "crossline", "time")):
+            res[name] = _time_picks(lambda i, d=d: amp.isel({d: i}).values, picks[d],
+                                    p["warmup"])
+            res[f"{name}_sel"] = _time_picks(
+                lambda i, d=d, labels=amp[d].values: amp.sel({d: labels[i]}).values,
+                picks[d], p["warmup"])
+    inner = amp.variable._data
+    while hasattr(inner, "array"):
+        inner = inner.array
+    if isinstance(inner, StoreAmplitudeArray):
+        every = [slice(0, n, 1) for n in amp.shape]
+        res["sources"] = {name: inner.source((*every[:k], 0, *every[k + 1:]))
+                          for k, name in enumerate(("inline", "crossline", "time"))}
+    res["dask_graphs"] = Graphs.runs
+    res["chunks_none"] = amp.chunks is None
+    return res
+
+
+def w_read_paired(p: dict) -> dict:
+    """The same slices read directly with zarr and through xarray's lazy path, pick by pick
+    in one process (alternating which goes first), so both see the same machine load:
+    the per-pick ratios are the steadiest xarray/zarr figure on a shared machine."""
+    import xarray as xr
+    import zarr
+
+    store = Path(p["store"])
+    _warm_tree(store)
+    ds = xr.open_dataset(store, engine="promethium")
+    amp = ds["amplitude"]
+    dims = amp.dims
+    res: dict[str, Any] = {}
+    for k, (name, picks) in enumerate(zip(("inline", "crossline", "time"),
+                                          (p["inlines"], p["crosslines"], p["times"]))):
+        src = f"fast_{name}" if (store / f"fast_{name}").exists() else "amplitude"
+        arr = zarr.open_array(store / src, mode="r")
+
+        def direct(i: int, arr=arr, k=k) -> np.ndarray:
+            return arr[(slice(None),) * k + (i,)]
+
+        def lazy(i: int, d=dims[k]) -> np.ndarray:
+            return amp.isel({d: i}).values
+
+        for i in picks[:p["warmup"]]:
+            if not np.array_equal(direct(i), lazy(i)):
+                raise RuntimeError(f"{name} {i}: xarray and zarr read different values")
+        tz, tx = [], []
+        for n, i in enumerate(picks):
+            order = ((direct, tz), (lazy, tx)) if n % 2 == 0 else ((lazy, tx), (direct, tz))
+            for fn, out in order:
+                t0 = time.perf_counter()
+                fn(i)
+                out.append((time.perf_counter() - t0) * 1e3)
+        res[f"{name}_zarr"], res[f"{name}_xarray"] = tz, tx
+        res[f"{name}_ratio"] = [x / z for x, z in zip(tx, tz)]
+    return res
+
+
+def w_read_dask_ours(p: dict) -> dict:
+    """Slice latencies through ``open_store``'s dask arrays (``fast_variable`` copies)."""
     from promethium_lab.io.store import fast_variable, open_store
 
     store = Path(p["store"])
     _warm_tree(store)
+    t0 = time.perf_counter()
     ds = open_store(store)
+    open_ms = (time.perf_counter() - t0) * 1e3
     dims = ds["amplitude"].dims
     var = {d: ds[fast_variable(ds, d)] for d in dims}
     il, xl, tt = p["inlines"], p["crosslines"], p["times"]
@@ -363,7 +449,7 @@ def w_read_xarray_ours(p: dict) -> dict:
                                  p["warmup"]),
         "time": _time_picks(lambda k: var[dims[2]].isel({dims[2]: k}).values, tt,
                             p["warmup"]),
-        "time_var": fast_variable(ds, dims[-1]), "dims": list(dims),
+        "time_var": fast_variable(ds, dims[-1]), "dims": list(dims), "open_ms": open_ms,
     }
 
 
@@ -431,6 +517,8 @@ WORKERS = {
     "ingest_segysak": w_ingest_segysak,
     "read_zarr": w_read_zarr,
     "read_xarray_ours": w_read_xarray_ours,
+    "read_dask_ours": w_read_dask_ours,
+    "read_paired": w_read_paired,
     "read_segyio": w_read_segyio,
     "export_ours": w_export_ours,
     "export_mdio": w_export_mdio,
@@ -765,13 +853,26 @@ def build_report(R: dict) -> tuple[str, list[dict]]:
     for d in ("inline", "crossline", "time"):
         oz = _med(rd.get("ours_zarr"), d)
         ox = _med(rd.get("ours_xarray"), d)
+        osel = _med(rd.get("ours_xarray"), f"{d}_sel")
+        od = _med(rd.get("ours_dask"), d)
         mz = _med(rd.get("mdio_zarr"), d)
         sg = _med(rd.get("segyio"), d)
-        row(f"{d} read ms (zarr | xarray)", f"{_f(oz, '.2f')} | {_f(ox, '.2f')}", _f(mz, ".2f"),
-            _f(sg, ".2f"), "",
+        row(f"{d} read ms (zarr | xr isel | xr sel | dask)",
+            f"{_f(oz, '.2f')} | {_f(ox, '.2f')} | {_f(osel, '.2f')} | {_f(od, '.2f')}",
+            _f(mz, ".2f"), _f(sg, ".2f"), "",
             ", ".join(x for x in (_fmt_ratio("MDIO/ours", _ratio(mz, oz)),
                                   _fmt_ratio("ours/segyio", _ratio(oz, sg)),
-                                  _fmt_ratio("xr/zarr", _ratio(ox, oz))) if x))
+                                  _fmt_ratio("xr/zarr", _ratio(ox, oz)),
+                                  _fmt_ratio("dask/zarr", _ratio(od, oz))) if x))
+    pr = rd.get("ours_paired")
+    for d in ("inline", "crossline", "time"):
+        pz, px = _med(pr, f"{d}_zarr"), _med(pr, f"{d}_xarray")
+        row(f"{d} read ms, paired (zarr | xr isel)", f"{_f(pz, '.2f')} | {_f(px, '.2f')}",
+            "", "", "", _fmt_ratio("xr/zarr (median of per-pick ratios)",
+                                   _med(pr, f"{d}_ratio")))
+    row("open ms (xarray | dask)",
+        f"{_f(_get(rd.get('ours_xarray'), 'open_ms'), '.1f')} | "
+        f"{_f(_get(rd.get('ours_dask'), 'open_ms'), '.1f')}")
     eo, em = ex.get("ours"), ex.get("mdio")
     row("export MB/s", _f(_get(eo, "mbps")), _f(_get(em, "mbps")), "", "",
         _fmt_ratio("ours/MDIO", _ratio(_get(eo, "mbps"), _get(em, "mbps"))))
@@ -818,6 +919,26 @@ def build_report(R: dict) -> tuple[str, list[dict]]:
         target(f"{d} read >= 10x faster than MDIO (zarr)", None if r is None else r >= 10,
                f"ours {_f(oz, '.2f')} ms vs MDIO {_f(mz, '.2f')} ms = {_f(r, '.1f')}x faster")
     for d in ("inline", "crossline", "time"):
+        oz = _med(rd.get("ours_zarr"), d)
+        ox = _med(rd.get("ours_xarray"), d)
+        osel = _med(rd.get("ours_xarray"), f"{d}_sel")
+        od = _med(rd.get("ours_dask"), d)
+        pz, px = _med(pr, f"{d}_zarr"), _med(pr, f"{d}_xarray")
+        r = _med(pr, f"{d}_ratio")
+        target(f"{d} xarray-path slice <= 1.5x direct zarr", None if r is None else r <= 1.5,
+               f"paired: xarray isel {_f(px, '.2f')} ms vs zarr {_f(pz, '.2f')} ms, per-pick "
+               f"ratio {_f(r, '.2f')}x; separate runs: xarray isel {_f(ox, '.2f')} ms, "
+               f"sel {_f(osel, '.2f')} ms vs zarr {_f(oz, '.2f')} ms = "
+               f"{_f(_ratio(ox, oz), '.2f')}x / {_f(_ratio(osel, oz), '.2f')}x; "
+               f"dask path {_f(od, '.2f')} ms = {_f(_ratio(od, oz), '.2f')}x")
+    xr_res = rd.get("ours_xarray")
+    if xr_res is not None:
+        graphs = _get(xr_res, "dask_graphs")
+        target("xarray path builds no dask graph (open + every slice)",
+               None if graphs is None else graphs == 0 and bool(xr_res.get("chunks_none")),
+               f"{_f(graphs, '.0f')} dask graphs run, amplitude.chunks "
+               f"{'is None' if xr_res.get('chunks_none') else 'is not None'}")
+    for d in ("inline", "crossline", "time"):
         for kind, key in (("zarr", "ours_zarr"), ("xarray", "ours_xarray")):
             oz = _med(rd.get(key), d)
             sg = _med(rd.get("segyio"), d)
@@ -833,6 +954,13 @@ def build_report(R: dict) -> tuple[str, list[dict]]:
         tag = "PASS" if t["pass"] else ("FAIL" if t["pass"] is False else "N/A ")
         lines.append(f"{tag}  {t['target']}: {t['figures']}")
     notes = []
+    sources = (_get(rd.get("ours_xarray"), "sources") or {})
+    if sources:
+        notes.append("xarray path reads " + ", ".join(f"{d} slices from {v}"
+                                                      for d, v in sources.items())
+                     + "; zarr directly: " + ", ".join(
+                         f"{d} from {v}" for d, v in
+                         (_get(rd.get("ours_zarr"), "vars") or {}).items()))
     if sak is None or not sak.get("ok"):
         why = ((sak or {}).get("error") or "not run").splitlines()[0]
         notes.append(f"segysak: skipped ({why})")
@@ -928,6 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="time limit of each worker subprocess (s)")
     ap.add_argument("--skip", default="",
                     help="comma-separated steps to skip: dd,segyio,mdio,segysak,read,export")
+    ap.add_argument("--slices-only", action="store_true",
+                    help="measure only the slice reads (ours: zarr, xarray, dask; segyio): "
+                         "one ingest of the first --scales size, no dd/MDIO/segysak/export")
     ap.add_argument("--segysak-python",
                     help="python with segysak installed (default: this one; skipped if absent)")
     ap.add_argument("--json", type=Path, help="write all results as JSON here")
@@ -954,6 +1085,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = skip - {"dd", "segyio", "mdio", "segysak", "read", "export"}
     if unknown:
         ap.error(f"unknown --skip steps {sorted(unknown)}")
+    if args.slices_only:
+        if "read" in skip:
+            ap.error("--slices-only measures the reads: do not --skip read")
+        skip |= {"dd", "segyio", "mdio", "segysak", "export"}
+        args.scales = args.scales[:1]
 
     try:
         import psutil  # noqa: F401
@@ -1077,16 +1213,24 @@ def main(argv: list[str] | None = None) -> int:
                 R["read"]["ours_zarr"] = runner.run(
                     "read_zarr", {"store": str(ours_store), "time_var": tv, **picks},
                     label="read_ours_zarr")
-                log("read latency: ours (xarray) ...")
+                log("read latency: ours (xarray, lazy: xr.open_dataset engine=promethium) ...")
                 R["read"]["ours_xarray"] = runner.run(
-                    "read_xarray_ours", {"store": str(ours_store), **picks})
+                    "read_xarray_ours", {"store": str(ours_store), **picks},
+                    label="read_ours_xarray")
+                log("read latency: ours, zarr and xarray paired pick by pick ...")
+                R["read"]["ours_paired"] = runner.run(
+                    "read_paired", {"store": str(ours_store), **picks}, label="read_ours_paired")
+                log("read latency: ours (dask: open_store) ...")
+                R["read"]["ours_dask"] = runner.run(
+                    "read_dask_ours", {"store": str(ours_store), **picks},
+                    label="read_ours_dask")
             if mdio_store.exists():
                 log("read latency: MDIO (zarr) ...")
                 R["read"]["mdio_zarr"] = runner.run(
                     "read_zarr", {"store": str(mdio_store), **picks}, label="read_mdio_zarr")
             log("read latency: segyio mmap ...")
             R["read"]["segyio"] = runner.run("read_segyio", {"src": str(src), **picks})
-            for k in ("ours_zarr", "ours_xarray", "mdio_zarr", "segyio"):
+            for k in ("ours_zarr", "ours_xarray", "ours_dask", "mdio_zarr", "segyio"):
                 r = R["read"].get(k)
                 if r and r.get("ok"):
                     log(f"  {k}: " + ", ".join(

@@ -1,7 +1,10 @@
 """xarray backend: ``xr.open_dataset(path, engine="promethium")``.
 
 Opens SEG-Y / SU / miniSEED / SAC files and Zarr stores written here (or by MDIO)
-as survey datasets; nothing is read until indexed.
+as survey datasets; nothing is read until indexed, and no dask graph is built unless
+``chunks=`` asks for dask (xarray's own convention: ``chunks=None`` by default). A store's
+``amplitude`` is a :class:`~promethium_lab.io.store.StoreAmplitudeArray`: a slice reads
+just the chunks it needs, from the ``fast_<dim>`` copy made for its direction.
 """
 
 from __future__ import annotations
@@ -56,15 +59,20 @@ class PromethiumBackendEntrypoint(BackendEntrypoint):
         **key_bytes: int,
     ) -> xr.Dataset:
         """Open a file or store; ``geometry``, ``endian`` and ``*_byte`` apply to SEG-Y,
-        ``truncated`` (``"error"`` or ``"keep"``) to miniSEED."""
+        ``truncated`` (``"error"`` or ``"keep"``) to miniSEED.
+
+        Variables come back lazily indexed, not as dask arrays: xarray wraps them in dask
+        itself when ``xr.open_dataset`` is given ``chunks`` (a store's variables carry
+        their chunks as ``preferred_chunks``, so ``chunks={}`` gives the store's).
+        """
         from promethium_lab.io.formats import SEGY_KINDS, detect_format, has_partial
         from promethium_lab.io.survey import open_survey
 
         p = Path(filename_or_obj)
         options: dict[str, Any] = {} if truncated == "error" else {"truncated": truncated}
-        if not (p.is_dir() or has_partial(p)) and (
-            detect_format(p) in SEGY_KINDS
-        ):
+        if p.is_dir() or has_partial(p):
+            options["chunks"] = None  # a store: lazily indexed, no dask
+        elif detect_format(p) in SEGY_KINDS:
             options.update(geometry=geometry, endian=endian, **key_bytes)
         ds = open_survey(p, **options)
         if drop_variables:

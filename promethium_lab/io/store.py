@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
+from xarray.backends import BackendArray
+from xarray.core import indexing
 
 from promethium_lab.core.config import get_config
 from promethium_lab.core.errors import ErrorCode, PromethiumError
@@ -38,6 +40,7 @@ from promethium_lab.io.templates import geometry_from_mdio_name, get_template
 __all__ = [
     "ACCESS_PATTERNS",
     "FORMAT_VERSION",
+    "StoreAmplitudeArray",
     "array_hashes",
     "choose_chunks",
     "default_access_patterns",
@@ -470,14 +473,39 @@ def update_attributes(store: str | os.PathLike, **attrs: Any) -> None:
         zarr.consolidate_metadata(p)
 
 
-def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None) -> xr.Dataset:
-    """Open a complete store (ours or MDIO's) as a survey dataset, lazily (dask).
+#: what ``open_store(chunks=...)`` takes: ``"store"`` (dask, the store's chunks), ``"auto"``
+#: or a dict (dask), None (no dask: lazily indexed)
+Chunks = dict[str, int] | Literal["store", "auto"] | None
+
+
+def open_store(path: str | os.PathLike, *, chunks: Chunks = "store") -> xr.Dataset:
+    """Open a complete store (ours or MDIO's) as a survey dataset, lazily.
+
+    Parameters
+    ----------
+    path : path-like
+        The store folder.
+    chunks : {"store", "auto"}, dict or None
+        ``"store"`` (default): every variable a dask array with the store's own chunks;
+        ``"auto"`` or a dict (dims not named keep the store's chunks): dask arrays with
+        those chunks; None: no dask at all, as ``xr.open_dataset(path,
+        engine="promethium")`` gives. Then ``amplitude`` is lazily indexed
+        (:class:`StoreAmplitudeArray`): each selection reads only the chunks it touches,
+        from whichever of ``amplitude`` and its ``fast_<dim>`` copies decodes the fewest
+        samples for it, and builds no task graph.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``amplitude``, ``trace_mask``, headers, coordinates and the ``fast_<dim>`` copies
+        of a store of ours; MDIO's dead traces read as 0.
 
     Raises
     ------
     PromethiumError
         ``PATH_NOT_FOUND``, ``NOT_A_STORE``, or ``STORE_INCOMPLETE`` for an interrupted
-        write (a ``.partial`` folder, or a store without its completion marker).
+        write (a ``.partial`` folder, or a store without its completion marker);
+        ``INVALID_PARAMETER`` for a ``chunks`` value of another kind.
     """
     p = Path(path).expanduser()
     partial = partial_path(p)
@@ -505,16 +533,25 @@ def open_store(path: str | os.PathLike, *, chunks: dict[str, int] | None = None)
             ErrorCode.STORE_INCOMPLETE, f"{p} has no completion marker",
             hint="it was not finished; ingest again with overwrite=True",
         )
+    if not (chunks is None or chunks in ("store", "auto") or isinstance(chunks, dict)):
+        raise PromethiumError.invalid(
+            f"chunks={chunks!r} is not a chunk choice",
+            hint='give "store", "auto", a dict of dim -> chunk length, or None for no dask',
+        )
     meta = json.loads((p / "zarr.json").read_text())
     ours = "promethium" in meta.get("attributes", {})
     with _quiet_zarr():
-        ds = xr.open_zarr(p, consolidated=ours, chunks=chunks if chunks is not None else {},
+        ds = xr.open_zarr(p, consolidated=ours, chunks={} if chunks == "store" else chunks,
                           mask_and_scale=True)
-        return _normalise(ds, ours)
+        return _normalise(ds, ours, root=p if chunks is None else None)
 
 
-def _normalise(ds: xr.Dataset, ours: bool) -> xr.Dataset:
-    """Map an MDIO store to the survey model (dead traces read as 0, geometry attr)."""
+def _normalise(ds: xr.Dataset, ours: bool, root: Path | None = None) -> xr.Dataset:
+    """Map an MDIO store to the survey model (dead traces read as 0, geometry attr).
+
+    ``root``: the store of a dataset opened without dask, whose ``amplitude`` then becomes
+    a :class:`StoreAmplitudeArray` (which also zeroes MDIO's dead traces as it reads).
+    """
     attrs = dict(ds.attrs)
     inner = attrs.get("attributes", {}) or {}
     out_attrs = {k: v for k, v in inner.items()
@@ -526,12 +563,167 @@ def _normalise(ds: xr.Dataset, ours: bool) -> xr.Dataset:
     var = inner.get("defaultVariableName", "amplitude")
     if var != "amplitude" and var in ds:
         ds = ds.rename({var: "amplitude"})
-    if not ours and "trace_mask" in ds:
-        ds["amplitude"] = ds["amplitude"].where(ds["trace_mask"], np.float32(0)).astype("f4")
+    masked = not ours and "trace_mask" in ds
+    routed = _lazy_amplitude(ds, root, var, mask="trace_mask" if masked else None) \
+        if root is not None and "amplitude" in ds else None
+    if routed is not None:
+        ds["amplitude"] = routed
+    elif masked:
+        amp = ds["amplitude"] if root is None else ds["amplitude"].chunk({})  # never eager
+        ds["amplitude"] = amp.where(ds["trace_mask"], np.float32(0)).astype("f4")
     if "time" in ds.coords:
         ds["time"].attrs.setdefault("units", "ms")
     ds.attrs = out_attrs
     return ds
+
+
+#: encodings that change the stored values on reading, which StoreAmplitudeArray does not
+#: reproduce (a store with them keeps xarray's own lazy decoding)
+_PACKING = ("scale_factor", "add_offset", "_Unsigned")
+
+
+def _plain_float(var: xr.Variable) -> bool:
+    """True when ``var`` reads as its stored floats (no packing, no dtype change)."""
+    enc = var.encoding
+    return (var.dtype.kind == "f" and not any(k in enc for k in _PACKING)
+            and np.dtype(enc.get("dtype", var.dtype)) == var.dtype)
+
+
+def _lazy_amplitude(ds: xr.Dataset, root: Path, var: str, mask: str | None) -> xr.Variable | None:
+    """``amplitude`` of a dataset opened without dask, as a :class:`StoreAmplitudeArray`
+    over the stored array and its faithful ``fast_<dim>`` copies (None: keep xarray's)."""
+    amp = ds["amplitude"].variable
+    if not _plain_float(amp):
+        return None
+    enc = dict(amp.encoding)
+    fills = tuple(float(v) for k in ("_FillValue", "missing_value") if k in enc
+                  for v in np.ravel(enc[k]) if not np.isnan(v))
+    copies = [f"fast_{d}" for d in amp.dims
+              if f"fast_{d}" in ds and ds[f"fast_{d}"].dims == amp.dims
+              and ds[f"fast_{d}"].shape == amp.shape and ds[f"fast_{d}"].dtype == amp.dtype
+              and _plain_float(ds[f"fast_{d}"].variable)]
+    try:
+        array = StoreAmplitudeArray(root, (var, *copies), mask=mask, fill_values=fills)
+    except (OSError, ValueError, KeyError):  # not plain zarr arrays: keep xarray's reading
+        return None
+    if array.shape != amp.shape:
+        return None
+    # wrapped as xarray wraps what it opens: copied before a write, kept once fully read
+    data = indexing.MemoryCachedArray(indexing.CopyOnWriteArray(
+        indexing.LazilyIndexedArray(array)))
+    return xr.Variable(amp.dims, data, attrs=dict(amp.attrs), encoding=enc)
+
+
+class StoreAmplitudeArray(BackendArray):
+    """Lazy ``amplitude`` of a store: every selection read from the cheapest copy.
+
+    A store of ours holds ``amplitude`` and ``fast_<dim>`` copies of it chunked for one
+    slice direction each (MDIO's access patterns). Indexing (xarray's outer indexing,
+    through :func:`xarray.core.indexing.explicit_indexing_adapter`) counts, for each copy,
+    the samples of the chunks the selection touches and reads the selection from the copy
+    with the fewest (ties: the fewest chunks), with one zarr call: an inline from
+    ``fast_inline``, a time slice from ``fast_time``, a small box from ``amplitude``. No
+    dask graph is built; picklable (arrays reopened in each process).
+
+    Parameters
+    ----------
+    root : path-like
+        The store.
+    names : tuple of str
+        Array paths of the amplitude (first) and of its copies (same shape and dims).
+    mask : str, optional
+        Array path of a ``trace_mask`` over the trace dims: samples of dead traces read
+        as 0 (MDIO writes them as NaN).
+    fill_values : tuple of float
+        Stored values that mean "missing" (read as NaN); NaN fill values need nothing.
+    """
+
+    def __init__(self, root: str | os.PathLike, names: tuple[str, ...], *,
+                 mask: str | None = None, fill_values: tuple[float, ...] = ()) -> None:
+        import zarr
+
+        self.root = Path(root)
+        self.names = tuple(names)
+        self.mask = mask
+        self.fill_values = tuple(fill_values)
+        with _quiet_zarr():
+            group = zarr.open_group(self.root, mode="r")
+            arrays = [group[n] for n in self.names]
+            self._mask = group[mask] if mask is not None else None
+        if not all(isinstance(a, zarr.Array) for a in arrays) or \
+                len({tuple(a.shape) for a in arrays}) != 1:
+            raise ValueError(f"{self.names} are not arrays of one shape in {self.root}")
+        self._arrays = arrays
+        self._chunks = [tuple(int(c) for c in a.chunks) for a in arrays]
+        self.shape = tuple(int(n) for n in arrays[0].shape)
+        self.dtype = np.dtype(arrays[0].dtype)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"root": self.root, "names": self.names, "mask": self.mask,
+                "fill_values": self.fill_values}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["root"], state["names"], mask=state["mask"],
+                      fill_values=state["fill_values"])
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        if isinstance(key, indexing.BasicIndexer) and all(
+                isinstance(k, int) or (isinstance(k, slice) and (k.step or 1) > 0)
+                for k in key.tuple):
+            return self._raw_getitem(key.tuple)  # nothing for numpy to do after the read
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.OUTER, self._raw_getitem)
+
+    def source(self, key: tuple[Any, ...]) -> str:
+        """Path of the array that ``key`` (ints, positive-step slices, sorted int arrays
+        per dim) is read from: the one whose touched chunks hold the fewest samples."""
+        return self.names[self._choose(key)]
+
+    def _choose(self, key: tuple[Any, ...]) -> int:
+        if len(self._arrays) == 1:
+            return 0
+        costs = [_touched(key, self.shape, chunks) for chunks in self._chunks]
+        return min(range(len(costs)), key=lambda i: (costs[i], i))
+
+    def _raw_getitem(self, key: tuple[Any, ...]) -> np.ndarray:
+        arr = self._arrays[self._choose(key)]
+        basic = all(isinstance(k, int | np.integer | slice) for k in key)
+        data = np.asarray(arr[key] if basic else arr.oindex[key])
+        if self.fill_values:
+            data = np.where(np.isin(data, self.fill_values), np.nan, data).astype(self.dtype)
+        if self._mask is not None:
+            trace_key = key[: len(self.shape) - 1]
+            live = np.asarray(self._mask[trace_key] if basic else self._mask.oindex[trace_key],
+                              dtype=bool)
+            if not live.all():
+                data = data if data.flags.writeable else data.copy()
+                data[~live] = 0
+        return data
+
+
+def _touched(key: tuple[Any, ...], shape: tuple[int, ...],
+             chunks: tuple[int, ...]) -> tuple[int, int]:
+    """(samples, number) of the chunks of an array chunked ``chunks`` that ``key`` (ints,
+    positive-step slices, int arrays) touches."""
+    samples, count = 1, 1
+    for k, n, c in zip(key, shape, chunks):
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            size = len(range(start, stop, step))
+            if size == 0:
+                return 0, 0
+            last = start + (size - 1) * step
+            touched = size if step >= c else last // c - start // c + 1
+        elif isinstance(k, int | np.integer):
+            touched = 1
+        else:
+            idx = np.asarray(k).ravel()
+            if idx.size == 0:
+                return 0, 0
+            touched = int(np.unique(idx // c).size)
+        samples *= touched * c
+        count *= touched
+    return samples, count
 
 
 def fast_variable(ds: xr.Dataset, dim: str) -> str:

@@ -128,7 +128,9 @@ def _sample_traces(ds: xr.Dataset, max_traces: int) -> np.ndarray:
     consecutive traces along the last trace dim (a chunk or two each), so a Zarr-backed
     survey is never loaded."""
     amp = ds["amplitude"]
-    data = amp.data
+    # dask: its graph; lazily indexed (no dask): the DataArray, which reads only what is
+    # indexed (its ``.data`` would load the whole variable)
+    data = amp.data if amp.chunks is not None else amp
     shape = tuple(int(n) for n in amp.shape)
     nt = shape[-1]
     live = live_grid(ds)

@@ -82,9 +82,13 @@ def survey_name(ds: xr.Dataset) -> str:
 def _zarr_array(ds: xr.Dataset, var: str) -> Any:
     """The zarr array behind ``ds[var]`` when the variable is unmodified from its store."""
     src = _source(ds)
+    if src is None or ds[var].chunks is None:
+        # in memory, or lazily indexed without dask (the xarray engine): read through xarray,
+        # which reads only what is indexed (``.data`` would load the whole variable)
+        return None
     data = ds[var].data
     name = getattr(data, "name", "")
-    if src is None or not str(name).startswith(f"open_dataset-{var}"):
+    if not str(name).startswith(f"open_dataset-{var}"):
         return None
     try:
         import zarr

@@ -8,18 +8,15 @@ import shutil
 import numpy as np
 import pytest
 import zarr
-from conftest import DATA_DIR
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.store import array_hashes, store_hash, update_attributes
 from promethium_lab.workflows.ingest import ingest
 
-F3 = DATA_DIR / "f3_missing_traces_ibm.sgy"
-
 
 @pytest.fixture
-def f3_store(tmp_path):
-    return ingest(F3, tmp_path / "f3.zarr", progress=False)
+def f3_store(tmp_path, data_dir):
+    return ingest(data_dir / "f3_missing_traces_ibm.sgy", tmp_path / "f3.zarr", progress=False)
 
 
 def test_every_array_has_a_digest_and_the_store_one_over_them(f3_store):
@@ -34,9 +31,9 @@ def test_every_array_has_a_digest_and_the_store_one_over_them(f3_store):
     assert store_hash(f3_store).startswith("sha256:")
 
 
-def test_chunks_compression_and_attributes_do_not_count(f3_store, tmp_path):
-    other = ingest(F3, tmp_path / "other.zarr", chunks=(4, 4, 16), block_mb=0.01,
-                   progress=False)
+def test_chunks_compression_and_attributes_do_not_count(f3_store, tmp_path, data_dir):
+    other = ingest(data_dir / "f3_missing_traces_ibm.sgy", tmp_path / "other.zarr",
+                   chunks=(4, 4, 16), block_mb=0.01, progress=False)
     meta = zarr.open_array(other / "amplitude", mode="r").metadata
     assert zarr.open_array(f3_store / "amplitude", mode="r").chunks != meta.chunk_grid.chunk_shape
     assert array_hashes(other)["amplitude"] == array_hashes(f3_store)["amplitude"]
