@@ -325,28 +325,11 @@ class JobFollower:
 
     def reproduce(self, out: str | os.PathLike | None = None, *,
                   output_dir: str | os.PathLike | None = None) -> Path:
-        """Write the notebook that re-runs the (completed) job with the same parameters.
-
-        :func:`promethium_lab.jobs.reproduce_notebook` for this job and its job store.
-
-        Parameters
-        ----------
-        out : path-like, optional
-            The notebook (``.ipynb``) or a folder for ``reproduce_<id>.ipynb`` (default:
-            :attr:`reproduce_dir`, else the working folder).
-        output_dir : path-like, optional
-            Folder for the re-run's outputs (default: beside the job's).
-
-        Returns
-        -------
-        Path
-            The notebook written.
-
-        Raises
-        ------
-        PromethiumError
-            ``JOB_NOT_COMPLETED`` before the job completed, and the other errors of
-            ``reproduce_notebook`` (an input that is gone, ...).
+        """Write the notebook that re-runs the (completed) job with the same parameters:
+        :func:`promethium_lab.jobs.reproduce_notebook` for this job and its job store, with
+        its ``out`` (default: :attr:`reproduce_dir`, else the working folder) and
+        ``output_dir``; returns the notebook's path and raises its errors
+        (``JOB_NOT_COMPLETED`` before the job completed, an input that is gone, ...).
         """
         from promethium_lab.jobs.reproduce import reproduce_notebook
 
