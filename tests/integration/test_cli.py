@@ -164,8 +164,10 @@ def test_reconstruct_command(tmp_path):
 
 
 def test_train_command(tmp_path):
+    # ~45 s alone on 2 cores; the timeout only guards against a hang (a loaded machine
+    # once took over 120 s)
     done = run_cli("train", "synthetic", "--model", "autoencoder", "--max-epochs", "1",
-                   "--registry", tmp_path / "models", "--name", "tiny")
+                   "--registry", tmp_path / "models", "--name", "tiny", timeout=400)
     assert done.returncode == 0, done.stderr
     assert "model       tiny v1 (autoencoder)" in done.stdout
     assert (tmp_path / "models" / "tiny" / "v001" / "weights.pt").is_file()
