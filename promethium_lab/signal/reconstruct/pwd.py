@@ -16,6 +16,9 @@ two steps:
    decimation (every second trace) still yields the slopes of the fine grid. The first
    iterations run on low-passed data (frequency continuation, away from cycle skips).
    Slopes where no pair informs them (wide gaps) are interpolated along the trace axis.
+   The time scales (low-pass radii, smoothing radius in time) are set in *dominant
+   periods* of the data (its spectral centroid), so that the same defaults serve 2 ms and
+   4 ms sampling and low- and high-frequency surveys alike.
 2. **Filling.** The missing samples ``m`` minimise ``||D(σ) (K d + U m)||²`` with the
    recorded traces fixed (Fomel's PWD interpolation), a sparse linear least-squares
    problem solved through its normal equations (``scipy.sparse``; a direct sparse LU
@@ -49,7 +52,17 @@ from promethium_lab.signal.reconstruct.windows import (
     survey_shape,
 )
 
-__all__ = ["ORDERS", "default_rect", "estimate_slopes", "pwd", "pwd_fill", "pwd_kernel"]
+__all__ = [
+    "LOWPASS_PERIODS",
+    "ORDERS",
+    "RECT_PERIODS",
+    "default_rect",
+    "dominant_period",
+    "estimate_slopes",
+    "pwd",
+    "pwd_fill",
+    "pwd_kernel",
+]
 
 _P = np.polynomial.polynomial
 #: Supported PWD filter orders (filter length ``2 * order + 1``).
@@ -80,11 +93,48 @@ _BDPOLY = {n: np.array([_P.polyder(c) for c in v]) for n, v in _BPOLY.items()}
 _SMAX = {n: n + 1.5 for n in ORDERS}
 
 
-def default_rect(n_trace_dims: int) -> tuple[float, ...]:
-    """Default triangle smoothing radii of the slope estimation: 15 traces and 40 samples
-    for sections, 5 × 5 traces and 20 samples for cubes (smoothing over two trace dims
-    gathers as many samples with a smaller radius)."""
-    return (15.0, 40.0) if n_trace_dims == 1 else (5.0,) * n_trace_dims + (20.0,)
+#: Low-pass radii of the frequency continuation, in dominant periods, two Gauss-Newton
+#: iterations each (6, 4 and 2 samples on the 4 ms F3 data, 15, 10 and 5 on the 2 ms land
+#: CMP, where radii fixed in samples hardly low-passed and the slopes cycle-skipped).
+LOWPASS_PERIODS = (1.0, 2.0 / 3.0, 1.0 / 3.0)
+#: Time radius of the slope smoothing in dominant periods, by number of trace dims.
+RECT_PERIODS = {1: 5.0, 2: 2.5}
+#: Trace radii of the slope smoothing, by number of trace dims.
+_RECT_TRACES = {1: 15.0, 2: 5.0}
+
+
+def dominant_period(data: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Dominant period (samples) of the live traces: the inverse of the centroid frequency
+    of their summed power spectrum, clipped to [2, trace length].
+
+    Parameters
+    ----------
+    data : ndarray
+        ``(trace dims..., time)``.
+    mask : ndarray of bool, optional
+        Live traces over the trace dims (default: all).
+    """
+    d = np.asarray(data, dtype=np.float64)
+    nt = d.shape[-1]
+    if mask is not None:
+        d = d[np.asarray(mask, dtype=bool)]
+    power = (np.abs(np.fft.rfft(d.reshape(-1, nt), axis=-1)) ** 2).sum(axis=0)
+    moment = float((np.fft.rfftfreq(nt) * power).sum())
+    if moment <= 0:
+        return 2.0
+    return float(np.clip(float(power.sum()) / moment, 2.0, max(nt, 2)))
+
+
+def default_rect(n_trace_dims: int, period: float | None = None) -> tuple[float, ...]:
+    """Default triangle smoothing radii of the slope estimation, trace dims then time.
+
+    15 traces for sections, 5 × 5 traces for cubes (smoothing over two trace dims gathers
+    as many samples with a smaller radius); in time :data:`RECT_PERIODS` (5 for sections,
+    2.5 for cubes) dominant periods of the data, or 40 and 20 samples without ``period``.
+    """
+    k = min(n_trace_dims, 2)
+    rt = (40.0 if k == 1 else 20.0) if period is None else RECT_PERIODS[k] * period
+    return (_RECT_TRACES[k],) * n_trace_dims + (rt,)
 
 
 def _coefs(s: np.ndarray, order: int, deriv: bool = False) -> np.ndarray:
@@ -213,7 +263,7 @@ def estimate_slopes(
     rect: Sequence[float] | None = None,
     n_iter: int = 8,
     gmax: int = 3,
-    lowpass: Sequence[float] = (5.0, 3.0),
+    lowpass: Sequence[float] | None = None,
     eps: float = 0.01,
     s0: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -235,13 +285,14 @@ def estimate_slopes(
         PWD filter order (``2 * order + 1`` taps).
     rect : sequence of float, optional
         Triangle smoothing radii in traces per trace dim, then samples in time;
-        default :func:`default_rect`.
+        default :func:`default_rect` with the data's :func:`dominant_period`.
     n_iter : int
         Gauss-Newton iterations.
     gmax : int
         Largest separation (traces) of a live pair that informs the slopes.
-    lowpass : sequence of float
-        Triangle low-pass radii (samples) of the first iterations, two iterations each.
+    lowpass : sequence of float, optional
+        Triangle low-pass radii (samples) of the first iterations, two iterations each;
+        default :data:`LOWPASS_PERIODS` dominant periods.
     eps : float
         Stabilisation of the division, relative to the mean denominator.
     s0 : ndarray, optional
@@ -257,8 +308,11 @@ def estimate_slopes(
     live = np.moveaxis(np.asarray(mask, dtype=bool), axis, 0)
     shape = (d.shape[0] - 1, *d.shape[1:])
     s = np.zeros(shape) if s0 is None else np.moveaxis(np.asarray(s0, float), axis, 0).copy()
-    rect_m = list(default_rect(d.ndim - 1) if rect is None else rect)
+    period = dominant_period(d, live) if rect is None or lowpass is None else 0.0
+    rect_m = list(default_rect(d.ndim - 1, period) if rect is None else rect)
     rect_m.insert(0, rect_m.pop(axis))
+    if lowpass is None:
+        lowpass = [f * period for f in LOWPASS_PERIODS]
     smax = _SMAX[order]
     schedule = [lp for lp in lowpass for _ in range(2)][:n_iter]
     schedule += [0.0] * (n_iter - len(schedule))
@@ -369,17 +423,23 @@ def pwd_kernel(
     n_outer: int = 1,
     eps: float = 1e-4,
 ) -> np.ndarray:
-    """PWD interpolation of one window: slopes along every trace axis, then the fill."""
+    """PWD interpolation of one window: slopes along every trace axis, then the fill.
+
+    ``rect=None``: :func:`default_rect` with the window's :func:`dominant_period`, which
+    also sets the low-pass radii of the frequency continuation (:data:`LOWPASS_PERIODS`).
+    """
     ntr = block.ndim - 1
+    period = dominant_period(block, live)
     if rect is None:
-        rect = default_rect(ntr)
+        rect = default_rect(ntr, period)
+    lowpass = [f * period for f in LOWPASS_PERIODS]
     slopes: list[np.ndarray | None] = []
     for a in range(ntr):
         if block.shape[a] < 2:
             slopes.append(None)
             continue
         slopes.append(estimate_slopes(block, live, axis=a, order=order, rect=rect,
-                                      n_iter=n_iter, gmax=gmax))
+                                      n_iter=n_iter, gmax=gmax, lowpass=lowpass))
     out = pwd_fill(block, live, slopes, order=order, eps=eps)
     for _ in range(n_outer - 1):
         everywhere = np.ones_like(live)
@@ -421,8 +481,9 @@ def pwd(
         and were as accurate on the test cubes).
     rect : sequence of float, optional
         Triangle smoothing radii of the slope estimation (Fomel's ``rect``), in traces
-        per trace dim then in samples; default 15 traces and 40 samples for sections,
-        5 × 5 traces and 20 samples for cubes.
+        per trace dim then in samples; default 15 traces and 5 dominant periods of each
+        window (:func:`dominant_period`) for sections, 5 × 5 traces and 2.5 periods for
+        cubes. The frequency continuation's low-pass radii are 1, 2/3 and 1/3 period.
     n_iter : int, default 8
         Gauss-Newton iterations of the slope estimation.
     gmax : int, default 3
@@ -463,15 +524,15 @@ def pwd(
         raise PromethiumError.invalid(
             f"order must be one of {ORDERS}, got {order!r}",
             hint="filter length 2 * order + 1; higher orders follow steeper dips")
-    if rect is None:
-        rect = default_rect(ntr)
-    try:
-        rect = tuple(float(r) for r in rect)
-    except (TypeError, ValueError) as exc:
-        raise PromethiumError.invalid(f"rect must be a sequence of radii, got {rect!r}") from exc
-    if len(rect) != ntr + 1 or any(not np.isfinite(r) or r < 0 for r in rect):
-        raise PromethiumError.invalid(f"rect must hold {ntr + 1} non-negative radii "
-                                      f"(trace dims then time), got {rect}")
+    if rect is not None:
+        try:
+            rect = tuple(float(r) for r in rect)
+        except (TypeError, ValueError) as exc:
+            raise PromethiumError.invalid(
+                f"rect must be a sequence of radii, got {rect!r}") from exc
+        if len(rect) != ntr + 1 or any(not np.isfinite(r) or r < 0 for r in rect):
+            raise PromethiumError.invalid(f"rect must hold {ntr + 1} non-negative radii "
+                                          f"(trace dims then time), got {rect}")
     for name, v, lo in (("n_iter", n_iter, 1), ("gmax", gmax, 1), ("n_outer", n_outer, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise PromethiumError.invalid(f"{name} must be an integer >= {lo}, got {v!r}")
