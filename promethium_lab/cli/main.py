@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from promethium_lab.cli._common import CliApp, parse_params, set_debug
 from promethium_lab.cli.jobs_cmd import jobs_app, run_cmd
+from promethium_lab.core.errors import PromethiumError
 from promethium_lab.io.segy_spec import SampleFormat
 
 __all__ = ["app", "main"]
@@ -80,25 +83,56 @@ def ingest(
     endian: Annotated[str, typer.Option(help="auto, big or little")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="replace an existing store")] = False,
     fast: Annotated[str | None, typer.Option(
-        "--fast", help="comma-separated dims that get a fast-slice copy, e.g. 'inline,time'; "
-        "'none' for none (default: every dim of a 3-D grid)")] = None,
+        "--fast", help="comma-separated dims that get an exact fast-slice copy (MDIO's "
+        "fast_<dim>, each as large as the amplitude), e.g. 'time' (default: none)")] = None,
+    views: Annotated[str | None, typer.Option(
+        "--views", help="comma-separated dims that get a compact, lossy copy for viewing "
+        "slices; 'none' for none (default: every dim of a 3-D grid)")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="writer threads")] = None,
     block_mb: Annotated[float, typer.Option(
         "--block-mb", hidden=True, min=0.001, help="uncompressed MB per block of work")] = 64.0,
     keep_truncated: KeepTruncated = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="write the blocks on the Dask cluster at this address "
+        "(tcp://host:8786); its workers must see FILE and STORE at the same paths")] = None,
+    dask_workers: Annotated[int | None, typer.Option(
+        "--dask-workers", min=1, help="write the blocks on a Dask LocalCluster of this many "
+        "worker processes on this machine")] = None,
 ) -> None:
     """Ingest a file into a chunked, compressed Zarr store (resumes an interrupted run)."""
     from promethium_lab.workflows.info import describe, format_summary
     from promethium_lab.workflows.ingest import ingest as run
 
-    out = run(file, store, geometry=geometry, endian=endian, overwrite=overwrite,
-              access_patterns=_patterns(fast), workers=workers, block_mb=block_mb,
-              truncated="keep" if keep_truncated else "error",
-              **_key_bytes(inline_byte=inline_byte, crossline_byte=crossline_byte,
-                           cdp_byte=cdp_byte, offset_byte=offset_byte, shot_byte=shot_byte,
-                           channel_byte=channel_byte))
+    with _cluster_client(scheduler, dask_workers) as client:
+        out = run(file, store, geometry=geometry, endian=endian, overwrite=overwrite,
+                  access_patterns=_patterns(fast), views=_patterns(views), workers=workers,
+                  block_mb=block_mb, truncated="keep" if keep_truncated else "error",
+                  client=client,
+                  **_key_bytes(inline_byte=inline_byte, crossline_byte=crossline_byte,
+                               cdp_byte=cdp_byte, offset_byte=offset_byte,
+                               shot_byte=shot_byte, channel_byte=channel_byte))
     typer.echo(format_summary(describe(out)))
     typer.echo(f"store       {out}")
+
+
+@contextmanager
+def _cluster_client(scheduler: str | None, n_workers: int | None) -> Iterator[Any]:
+    """A Dask client for ``--scheduler`` / ``--dask-workers`` (None without either),
+    closed (with the LocalCluster it started) on the way out."""
+    if scheduler is None and n_workers is None:
+        yield None
+        return
+    if scheduler is not None and n_workers is not None:
+        raise PromethiumError.invalid(
+            "--scheduler and --dask-workers both name a cluster",
+            hint="give a scheduler address, or a number of local workers, not both")
+    from promethium_lab.jobs.executors import DaskExecutor
+
+    executor = DaskExecutor(scheduler, n_workers=n_workers or 2)
+    try:
+        yield executor.client
+    finally:
+        executor.close(settle_s=0)
 
 
 @app.command()

@@ -36,6 +36,15 @@ from promethium_lab.io.blocks import aligned_step, run_blocks, tile
 from promethium_lab.io.formats import is_partial, partial_path
 from promethium_lab.io.overview import write_overview
 from promethium_lab.io.templates import geometry_from_mdio_name, get_template
+from promethium_lab.io.views import (
+    VIEW_ONLY,
+    is_view,
+    n_windows,
+    quantise,
+    scale_name,
+    view_attrs,
+    view_name,
+)
 
 __all__ = [
     "ACCESS_PATTERNS",
@@ -44,6 +53,7 @@ __all__ = [
     "array_hashes",
     "choose_chunks",
     "default_access_patterns",
+    "default_views",
     "fast_variable",
     "is_complete_store",
     "open_store",
@@ -59,7 +69,7 @@ warnings.filterwarnings(
     "ignore", message=r"The data type \((Structured|RawBytes|NullTerminatedBytes)",
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 JOURNAL = ".promethium_journal.json"
 #: MDIO's names for the extra copies of ``amplitude`` chunked for one slice direction.
 ACCESS_PATTERNS = ("inline", "crossline", "time")
@@ -104,8 +114,22 @@ def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tupl
 
 
 def default_access_patterns(dims: tuple[str, ...]) -> tuple[str, ...]:
-    """``fast_<dim>`` copies written by default: every dim of a grid with ≥ 2 trace dims."""
+    """Exact ``fast_<dim>`` copies written by default: none (each would cost as much disk
+    as ``amplitude``; the views read the compact ``view_<dim>`` copies instead)."""
+    return ()
+
+
+def default_views(dims: tuple[str, ...]) -> tuple[str, ...]:
+    """``view_<dim>`` copies (:mod:`promethium_lab.io.views`) written by default: every
+    dim of a grid with ≥ 2 trace dims (a 2-D line is one section: no slices to speed up)."""
     return tuple(dims) if len(dims) >= 3 else ()
+
+
+def _scale_chunks(view_chunks: tuple[int, ...], n_samples: int) -> tuple[int, ...]:
+    """Chunks of a view copy's scale: its copy's, in windows (one chunk of the scale per
+    chunk of the copy)."""
+    return (*view_chunks[:-1], n_windows(view_chunks[-1]) if view_chunks[-1] < n_samples
+            else n_windows(n_samples))
 
 
 def _pattern_chunks(shape: tuple[int, ...], dim_pos: int) -> tuple[int, ...]:
@@ -128,6 +152,14 @@ def _codec(level: int | None = None, *, fast: bool = False) -> Any:
         return BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
     return BloscCodec(cname="zstd", clevel=get_config().zstd_level if level is None else level,
                       shuffle="shuffle")
+
+
+def _view_codec() -> Any:
+    """Blosc-zstd level 1, unshuffled, for the int8 view copies (one byte per sample:
+    nothing to shuffle; zstd's entropy coder gains most on 7-bit values)."""
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="zstd", clevel=1, shuffle="noshuffle", typesize=1)
 
 
 class _Journal:
@@ -194,6 +226,7 @@ def write_store(
     fingerprint: dict[str, Any] | None = None,
     chunks: tuple[int, ...] | None = None,
     access_patterns: tuple[str, ...] | None = None,
+    views: tuple[str, ...] | None = None,
     overwrite: bool = False,
     workers: int | None = None,
     block_mb: float = 64.0,
@@ -220,8 +253,12 @@ def write_store(
     chunks : tuple of int, optional
         ``amplitude`` chunks; default :func:`choose_chunks`.
     access_patterns : tuple of str, optional
-        Dims for which a ``fast_<dim>`` copy is written (MDIO's convention); default
-        :func:`default_access_patterns` (all dims of 3-D grids), ``()`` for none.
+        Dims for which an exact ``fast_<dim>`` copy is written (MDIO's convention; each
+        costs as much disk as ``amplitude``); default none.
+    views : tuple of str, optional
+        Dims for which a compact, lossy ``view_<dim>`` copy for viewing is written
+        (:mod:`promethium_lab.io.views`); default :func:`default_views` (all dims of
+        3-D grids), ``()`` for none.
     overwrite : bool
         Replace an existing complete store.
     workers : int, optional
@@ -271,23 +308,32 @@ def write_store(
         )
     if access_patterns is None:
         access_patterns = default_access_patterns(dims)
-    unknown = [d for d in access_patterns if d not in dims]
+    if views is None:
+        views = default_views(dims)
+    unknown = [d for d in (*access_patterns, *views) if d not in dims]
     if unknown:
         raise PromethiumError.invalid(
-            f"access patterns {unknown} are not dims of {dims}",
-            hint=f"choose among {list(dims)}, or () for no fast copies",
+            f"access patterns or views {unknown} are not dims of {dims}",
+            hint=f"choose among {list(dims)}, or () for no copies",
         )
     patterns: dict[str, tuple[int, ...]] = {}
     for dim in access_patterns:
         if shape[dims.index(dim)] > 4:
             patterns[f"fast_{dim}"] = _pattern_chunks(shape, dims.index(dim))
+    view_chunks: dict[str, tuple[int, ...]] = {}
+    for d in views:
+        if shape[dims.index(d)] > 4:
+            ch = _pattern_chunks(shape, dims.index(d))
+            view_chunks[view_name(d)] = ch
+            view_chunks[scale_name(d)] = _scale_chunks(ch, shape[-1])
 
     trace_shape = shape[:-1]
-    chunk_sets = [chunks[:-1]] + [c[:-1] for c in patterns.values()]
+    chunk_sets = [chunks[:-1]] + [c[:-1] for c in (*patterns.values(), *view_chunks.values())]
     step = aligned_step(trace_shape, chunk_sets, shape[-1], int(block_mb * 2**20))
     # the journal numbers blocks, so their shape is part of the identity of a partial store
     fp = {"format": FORMAT_VERSION, "shape": list(shape), "dims": list(dims),
           "chunks": list(chunks), "patterns": {k: list(v) for k, v in patterns.items()},
+          "views": {k: list(v) for k, v in view_chunks.items()},
           "block_step": list(step), **(fingerprint or {})}
     fp = json.loads(json.dumps(fp, default=str))
     journal = _Journal(partial, fp)
@@ -295,7 +341,7 @@ def write_store(
     if not resumed:
         if partial.exists():
             shutil.rmtree(partial)
-        _create_layout(ds, partial, chunks, patterns)
+        _create_layout(ds, partial, chunks, patterns, view_chunks)
         journal.save()
 
     blocks = tile(trace_shape, step) if trace_shape else [()]
@@ -303,7 +349,8 @@ def write_store(
 
     if read_block is None:
         read_block = _AmplitudeReader(amp)
-    writer = _BlockWriter(partial, ("amplitude", *patterns), read_block, blocks)
+    writer = _BlockWriter(partial, ("amplitude", *patterns), read_block, blocks,
+                          views=tuple(d for d in views if view_name(d) in view_chunks))
     nbytes_block = [math.prod(s.stop - s.start for s in b) * shape[-1] * 4 for b in blocks]
     bar = Progress(sum(nbytes_block[i] for i in todo) / 2**20, desc=f"write {final.name}",
                    unit="MB", show=progress, callback=callback)
@@ -343,12 +390,14 @@ class _AmplitudeReader:
 
 
 class _BlockWriter:
-    """Reads block ``i`` and writes it to every amplitude copy; picklable, so it runs in
-    threads of this process or on Dask workers sharing the file system."""
+    """Reads block ``i`` and writes it to every amplitude copy and, quantised once, to
+    every view copy and their scale; picklable, so it runs in threads of this process or
+    on Dask workers sharing the file system."""
 
     def __init__(self, root: Path, names: tuple[str, ...], read_block: BlockReader,
-                 blocks: list[tuple[slice, ...]]) -> None:
+                 blocks: list[tuple[slice, ...]], views: tuple[str, ...] = ()) -> None:
         self.root, self.names, self.read_block, self.blocks = root, names, read_block, blocks
+        self.views = views
         self._arrays: dict[str, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -359,27 +408,36 @@ class _BlockWriter:
 
         if self._arrays is None:
             # every chunk is written whole: skip zarr's compare-with-fill-value pass
+            names = (*self.names, *(f(d) for d in self.views for f in (view_name, scale_name)))
             self._arrays = {n: zarr.open_array(self.root / n, mode="r+",
                                                config={"write_empty_chunks": True})
-                            for n in self.names}
+                            for n in names}
         return self._arrays
 
     def __call__(self, i: int) -> int:
         sl = self.blocks[i]
         data = self.read_block(sl)
+        arrays = self._open()
         with _quiet_zarr():
-            for arr in self._open().values():
-                arr[(*sl, slice(None))] = data
+            for name in self.names:
+                arrays[name][(*sl, slice(None))] = data
+            if self.views:
+                q, scale = quantise(data)
+                for dim in self.views:
+                    arrays[view_name(dim)][(*sl, slice(None))] = q
+                    arrays[scale_name(dim)][(*sl, slice(None))] = scale
         return i
 
 
 def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
-                   patterns: dict[str, tuple[int, ...]]) -> None:
+                   patterns: dict[str, tuple[int, ...]],
+                   views: dict[str, tuple[int, ...]] | None = None) -> None:
     """Write all metadata and the small variables; ``amplitude`` and copies stay empty."""
     import dask.array as da
 
     amp = ds["amplitude"]
-    template = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("fast_")])
+    template = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("fast_")
+                             or is_view(str(v), ds[v].attrs)])
     for name in list(template.variables):
         if name != "amplitude":
             template[name] = template[name].load()
@@ -394,6 +452,17 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
             attrs={"long_name": f"Amplitude, chunked for {name[5:]} access"},
         )
         encoding[name] = {"chunks": ch, "compressors": [_codec(fast=True)]}
+    for name, ch in (views or {}).items():
+        if name.endswith("_scale"):
+            dims = (*amp.dims[:-1], f"{amp.dims[-1]}_window")
+            shape = (*amp.shape[:-1], n_windows(amp.shape[-1]))
+            data = da.zeros(shape, chunks=ch, dtype="f4")
+            attrs, codec = view_attrs(name[len("view_"):-len("_scale")], scale=True), _codec(1)
+        else:
+            dims, data = amp.dims, da.zeros(amp.shape, chunks=ch, dtype="i1")
+            attrs, codec = view_attrs(name[len("view_"):]), _view_codec()
+        template[name] = xr.Variable(dims, data, attrs=attrs)
+        encoding[name] = {"chunks": ch, "compressors": [codec], "fill_value": 0}
     for name, var in template.variables.items():
         if name in encoding:
             continue
@@ -552,6 +621,9 @@ def _normalise(ds: xr.Dataset, ours: bool, root: Path | None = None) -> xr.Datas
     ``root``: the store of a dataset opened without dask, whose ``amplitude`` then becomes
     a :class:`StoreAmplitudeArray` (which also zeroes MDIO's dead traces as it reads).
     """
+    views = [n for n in ds.data_vars if ds[n].attrs.get(VIEW_ONLY)]
+    if views:  # lossy copies for the views (io.views): never part of a survey dataset
+        ds = ds.drop_vars(views)
     attrs = dict(ds.attrs)
     inner = attrs.get("attributes", {}) or {}
     out_attrs = {k: v for k, v in inner.items()

@@ -714,10 +714,10 @@ def infer_survey(
         Write the result to this Zarr store (atomic, resumable) and return it opened lazily.
     overwrite : bool, default False
     time_copy : bool, default True
-        With ``out``: also write the ``fast_time`` copy (MDIO's time-slice access pattern).
-        ``write_store`` aligns its blocks to that copy's chunks, which are wide in the trace
-        dims (a whole 2-D line), so leave it off when the result of one such block would
-        not fit in memory.
+        With ``out``: also write the compact view copies (``view_<dim>``, see
+        :mod:`promethium_lab.io.views`). ``write_store`` aligns its blocks to their chunks,
+        which are wide in the trace dims, so leave it off when the result of one such
+        block would not fit in memory.
     method, model_ref : str, optional
         Recorded in ``attrs["reconstruction"]``.
     context : TaskContext, optional
@@ -870,7 +870,7 @@ def _infer_to_store(ds: xr.Dataset, runner: _Runner, record: dict[str, Any], sta
                    "weights": _weights_hash(runner.engine.model),
                    "source": str(ds.attrs.get("source_path", ""))}
     path = write_store(template, out, read_block=runner, fingerprint=fingerprint,
-                       access_patterns=("time",) if time_copy else (), overwrite=overwrite,
+                       views=None if time_copy else (), overwrite=overwrite,
                        workers=1, block_mb=block_mb, progress=False,
                        should_stop=runner.ctx.should_stop)
     return open_store(path)

@@ -12,6 +12,7 @@ import xarray as xr
 
 from promethium_lab.core.errors import PromethiumError
 from promethium_lab.io.overview import Overview, read_overview
+from promethium_lab.io.views import ViewSlices, open_view, view_name
 from promethium_lab.viz._chunks import window_reader
 from promethium_lab.viz._plane import Axis, Plane
 
@@ -99,23 +100,44 @@ def _zarr_array(ds: xr.Dataset, var: str) -> Any:
     return arr if tuple(arr.shape) == tuple(data.shape) else None
 
 
+#: prefix of a variable name standing for the store's view copy of a dim (io.views)
+_VIEW = "view:"
+
+
 def _fast(ds: xr.Dataset, dim: str) -> str:
-    """``fast_<dim>`` when it is a faithful copy (it and ``amplitude`` unmodified from the
-    store), else ``amplitude``."""
+    """What to read a slice at a fixed ``dim`` from, when ``amplitude`` is unmodified
+    from its store: an exact ``fast_<dim>`` copy, else the store's compact view copy
+    (``"view:<dim>"``, :mod:`promethium_lab.io.views`); else ``amplitude``."""
+    if _zarr_array(ds, "amplitude") is None:
+        return "amplitude"
     name = f"fast_{dim}"
-    if name in ds and _zarr_array(ds, name) is not None and \
-            _zarr_array(ds, "amplitude") is not None:
+    if name in ds and _zarr_array(ds, name) is not None:
         return name
+    src = _source(ds)
+    if src is not None and (src / view_name(dim) / "zarr.json").is_file():
+        return _VIEW + dim
     return "amplitude"
+
+
+def _view_reader(ds: xr.Dataset, dim: str) -> Any:
+    """The view copy of ``dim`` read through chunk windows, as float32."""
+    src = _source(ds)
+    view = open_view(src, dim) if src is not None else None
+    if view is None:
+        return None
+    return ViewSlices(window_reader(view.q), window_reader(view.scale))
 
 
 def _getter(ds: xr.Dataset, var: str, order: tuple[str, ...], fixed: dict[str, int]):
     """``get(index dict) -> ndarray`` over ``order`` dims of ``ds[var]`` at ``fixed``
     (read straight from the zarr array when the variable is unmodified from its store)."""
-    da = ds[var]
-    arr = _zarr_array(ds, var)
-    if arr is not None:
-        arr = window_reader(arr)
+    if var.startswith(_VIEW):
+        da, arr = ds["amplitude"], _view_reader(ds, var[len(_VIEW):])
+    else:
+        da = ds[var]
+        arr = _zarr_array(ds, var)
+        if arr is not None:
+            arr = window_reader(arr)
     fixed = {d: i for d, i in fixed.items() if d in da.dims}
 
     def get(sel: dict[str, Any]) -> np.ndarray:

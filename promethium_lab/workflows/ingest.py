@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ def ingest(
     geometry: str = "auto",
     chunks: tuple[int, ...] | None = None,
     access_patterns: tuple[str, ...] | None = None,
+    views: tuple[str, ...] | None = None,
     overwrite: bool = False,
     endian: str = "auto",
     workers: int | None = None,
@@ -30,6 +32,7 @@ def ingest(
     progress: bool | None = None,
     context: TaskContext | None = None,
     truncated: str = "error",
+    client: Any = None,
     **key_bytes: int,
 ) -> Path:
     """Ingest a SEG-Y / SU / miniSEED / SAC file into a chunked, compressed Zarr store.
@@ -48,8 +51,12 @@ def ingest(
     chunks : tuple of int, optional
         Chunks of ``amplitude``; default thin in the trace dims, long in time.
     access_patterns : tuple of str, optional
-        Dims that get a ``fast_<dim>`` copy for quick slices (MDIO's convention); default
-        every dim of 3-D grids (inline, crossline and time slices), ``()`` for none.
+        Dims that get an exact ``fast_<dim>`` copy (MDIO's convention), each as large as
+        ``amplitude``; default none.
+    views : tuple of str, optional
+        Dims that get a compact, lossy ``view_<dim>`` copy from which the views draw
+        slices quickly (:mod:`promethium_lab.io.views`); default every dim of 3-D grids
+        (inline, crossline and time slices), ``()`` for none.
     overwrite : bool
         Replace an existing store.
     endian : {"auto", "big", "little"}
@@ -65,6 +72,10 @@ def ingest(
         miniSEED only: ``"keep"`` ingests the whole records of a file whose last record is
         cut, with the cut record's samples masked (see
         :func:`~promethium_lab.io.waveforms.open_waveforms`); ``"error"`` refuses the file.
+    client : distributed.Client, optional
+        Decode and write the blocks as tasks on this Dask cluster (scale-out ingest). Its
+        workers must reach the source file and the store at the same paths (a shared file
+        system); the store is the same, array for array, as one written in this process.
     **key_bytes : int
         ``inline_byte``, ``crossline_byte``, ``cdp_byte``, ``offset_byte``, ``shot_byte``,
         ``channel_byte``.
@@ -98,6 +109,7 @@ def ingest(
     if truncated != "error":
         fingerprint["truncated"] = truncated
     common = dict(fingerprint=fingerprint, chunks=chunks, access_patterns=access_patterns,
+                  views=views, client=client,
                   overwrite=overwrite, workers=workers, block_mb=block_mb,
                   progress=ctx.show_progress if progress is None else progress,
                   callback=ctx.progress, should_stop=ctx.should_stop)

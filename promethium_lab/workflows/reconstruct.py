@@ -200,6 +200,7 @@ def reconstruct(
     overwrite: bool = False,
     chunks: tuple[int, ...] | None = None,
     access_patterns: tuple[str, ...] | None = None,
+    views: tuple[str, ...] | None = None,
     client: Any = None,
     progress: bool | None = None,
     context: TaskContext | None = None,
@@ -235,9 +236,9 @@ def reconstruct(
         Size of a block of work.
     overwrite : bool
         Replace ``out`` if it exists.
-    chunks, access_patterns
-        Chunks and ``fast_<dim>`` copies of the ``out`` store (see ``write_store``);
-        blocks of work are aligned to them.
+    chunks, access_patterns, views
+        Chunks, exact ``fast_<dim>`` copies and lossy ``view_<dim>`` copies of the ``out``
+        store (see ``write_store``); blocks of work are aligned to them.
     client : distributed.Client, optional
         Run blocks on a Dask cluster (with ``out``).
     progress : bool, optional
@@ -310,7 +311,7 @@ def reconstruct(
 
         path = write_store(template, out, read_block=worker, overwrite=overwrite,
                            block_mb=block_mb, fingerprint=fingerprint, progress=show,
-                           chunks=chunks, access_patterns=access_patterns,
+                           chunks=chunks, access_patterns=access_patterns, views=views,
                            callback=ctx.progress, should_stop=ctx.should_stop, client=client,
                            resources=gpu_resources(client, chosen in DEEP_METHODS),
                            on_block=on_block)

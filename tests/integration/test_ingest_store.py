@@ -23,6 +23,7 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.blocks import aligned_step, tile
 from promethium_lab.io.formats import partial_path
 from promethium_lab.io.segy import open_segy
+from promethium_lab.io.views import WINDOW, open_view, quantise
 from promethium_lab.io.store import (
     JOURNAL,
     is_complete_store,
@@ -65,8 +66,19 @@ def test_ingest_then_open_store_round_trip(name, tmp_path):
     ds = open_store(store)
     assert_same_survey(ds, source)
     assert isinstance(ds["amplitude"].data, da.Array)  # lazy
-    # MDIO's time-slice copy holds the same samples
-    assert np.array_equal(ds["fast_time"].values, source["amplitude"].values)
+    # the view copies are left out of the dataset; each is the amplitude within half a
+    # quantisation step of its window's peak
+    assert not [n for n in ds.variables if str(n).startswith("view_")]
+    want = source["amplitude"].values
+    views = [d for d in ds["amplitude"].dims if open_view(store, d) is not None]
+    # every dim of a 3-D grid longer than 4 (the Viking file's 4 shots are not)
+    assert views == [d for d in ds["amplitude"].dims
+                     if ds["amplitude"].ndim == 3 and ds.sizes[d] > 4]
+    for dim in views:
+        got = open_view(store, dim)[:]
+        _, scale = quantise(want)
+        step = np.repeat(scale, WINDOW, axis=-1)[..., : want.shape[-1]]
+        assert np.all(np.abs(got - want) <= 0.5 * step * (1 + 1e-5) + 1e-30), dim
     meta = json.loads((store / "zarr.json").read_text())
     attrs = meta["attributes"]
     assert attrs["apiVersion"].startswith("1.")
@@ -87,7 +99,8 @@ def test_store_keeps_the_missing_traces_missing(tmp_path):
 def test_ingest_chunking_and_access_patterns(tmp_path):
     name = "viking_graben_4shots_ibm.segy"
     store = ingest(
-        DATA / name, tmp_path / "s.zarr", chunks=(1, 16, 600), access_patterns=(), progress=False
+        DATA / name, tmp_path / "s.zarr", chunks=(1, 16, 600), access_patterns=(), views=(),
+        progress=False
     )
     ds = open_store(store)
     assert "fast_time" not in ds
@@ -103,7 +116,7 @@ def test_ingest_chunking_and_access_patterns(tmp_path):
 
 BIG_SHAPE = (200, 150, 300)  # 30000 IEEE traces: 43 MB of SEG-Y
 KILL_ENV = {"PROMETHIUM_CHUNK_MB": "0.1"}  # chunks of 8 x 8 traces
-KILL_ARGS = ("--fast", "none", "--workers", "1", "--block-mb", "0.01")  # one chunk per block
+KILL_ARGS = ("--views", "none", "--workers", "1", "--block-mb", "0.01")  # one chunk per block
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +232,8 @@ def test_a_changed_source_is_ingested_again_not_resumed(tmp_path):
     shutil.copy(DATA / name, source)
     store = tmp_path / "v.zarr"
     partial = partial_path(tmp_path / "v.zarr")
-    kwargs = dict(chunks=(1, 8, 600), access_patterns=(), workers=1, block_mb=0.01, progress=False)
+    kwargs = dict(chunks=(1, 8, 600), access_patterns=(), views=(), workers=1, block_mb=0.01,
+                  progress=False)
     with pytest.raises(PromethiumError) as exc_info:
         ingest(source, store, context=_cancel_after(40), **kwargs)
     assert exc_info.value.code is ErrorCode.CANCELED
@@ -243,7 +257,8 @@ def test_touching_the_source_redoes_the_ingest(tmp_path):
     shutil.copy(DATA / name, source)
     store = tmp_path / "v.zarr"
     partial = partial_path(tmp_path / "v.zarr")
-    kwargs = dict(chunks=(1, 8, 600), access_patterns=(), workers=1, block_mb=0.01, progress=False)
+    kwargs = dict(chunks=(1, 8, 600), access_patterns=(), views=(), workers=1, block_mb=0.01,
+                  progress=False)
     with pytest.raises(PromethiumError):
         ingest(source, store, context=_cancel_after(20), **kwargs)
     chunk = partial / "amplitude" / "c"
@@ -262,7 +277,7 @@ def test_resume_with_another_block_size_writes_every_block(tmp_path):
     """Journal block numbers only mean something with the same block shape."""
     name = "viking_graben_4shots_ibm.segy"
     store = tmp_path / "v.zarr"
-    common = dict(chunks=(1, 8, 600), access_patterns=(), workers=1, progress=False)
+    common = dict(chunks=(1, 8, 600), access_patterns=(), views=(), workers=1, progress=False)
     with pytest.raises(PromethiumError):
         ingest(DATA / name, store, block_mb=0.01, context=_cancel_after(55), **common)
     # 55 of the 60 blocks of 1 x 8 traces are done; at 0.1 MB the blocks are 1 x 32 traces,
@@ -276,7 +291,7 @@ def test_resume_after_cancel_in_process_equals_source(tmp_path):
     name = "f3_missing_traces_ibm.sgy"
     store = tmp_path / "m.zarr"
     common = dict(
-        chunks=(2, 2, 75), access_patterns=(), workers=2, block_mb=0.001, progress=False
+        chunks=(2, 2, 75), access_patterns=(), views=(), workers=2, block_mb=0.001, progress=False
     )
     with pytest.raises(PromethiumError):
         ingest(DATA / name, store, context=_cancel_after(10), **common)
@@ -318,7 +333,7 @@ def test_overwrite_true_replaces_the_store_atomically(tmp_path):
             store,
             overwrite=True,
             chunks=(1, 8, 600),
-            access_patterns=(),
+            access_patterns=(), views=(),
             workers=1,
             block_mb=0.01,
             context=_cancel_after(3),
@@ -368,6 +383,9 @@ def test_mdio_opens_a_store_written_here(tmp_path):
             ds["headers"].values["crossline"], source["headers"].values["crossline"]
         )
         assert ds.attrs["name"] == "PostStack3DTime"
+        # MDIO sees the compact view copies as what they are: int8, marked view-only
+        assert ds["view_time"].dtype == np.int8 and ds["view_time"].attrs["lossy"]
+        assert ds["view_inline"].attrs["promethium_view_only"] is True
 
 
 @pytest.mark.parametrize("name", ["f3_ibm_be.sgy", "f3_missing_traces_ibm.sgy"])

@@ -117,7 +117,8 @@ def _holed_cube(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     mask[:, 1::3] = False
     ds["trace_mask"] = (("inline", "crossline"), mask)
     holes = tmp_path / "holes.zarr"
-    write_store(ds[["amplitude", "trace_mask"]], holes, access_patterns=(), progress=False)
+    write_store(ds[["amplitude", "trace_mask"]], holes, access_patterns=(), views=(),
+                progress=False)
     return holes, ds["amplitude"].values, mask
 
 
@@ -149,7 +150,7 @@ def test_deep_reconstruction_blocks_go_to_gpu_workers(executor, tmp_path):
     out = tmp_path / "rec.zarr"
     with get_task_stream(client) as stream:
         assert reconstruct(holes, method="unet", out=out, client=client, blind=False,
-                           chunks=(4, 12, 64), access_patterns=(), block_mb=0.025) == out
+                           chunks=(4, 12, 64), access_patterns=(), views=(), block_mb=0.025) == out
     blocks = [t for t in stream.data if str(t["key"]).startswith("_call")]
     assert len(blocks) >= 2
     assert {t["worker"] for t in blocks} == {workers_by_name(executor)["gpu"]}

@@ -84,7 +84,7 @@ def test_store_to_store_blocks_join_and_progress_rises(tmp_path):
     ctx = TaskContext(on_progress=lambda f, _m: seen.append(f), on_preview=previews.append)
     # small blocks: many batches, each reconstructed on a window 4 traces wider
     path = reconstruct(holed, method="linear", out=tmp_path / "r.zarr", reference=cube,
-                       overlap=4, block_mb=0.02, chunks=(4, 4, 64), access_patterns=(),
+                       overlap=4, block_mb=0.02, chunks=(4, 4, 64), access_patterns=(), views=(),
                        context=ctx, progress=False)
     in_memory = reconstruct(holed, method="linear", overlap=4, block_mb=1000, progress=False)
     stored = open_store(path)
@@ -111,7 +111,8 @@ def test_windowed_methods_give_the_same_result_block_by_block(tmp_path, method):
     whole = classical(holed, method=method)["amplitude"].values
     # blocks of 8 inlines (chunks 8 × 20): each gets the survey's windows reaching into it
     path = reconstruct(holed, method=method, out=tmp_path / "r.zarr", block_mb=0.04,
-                       chunks=(8, 20, 64), access_patterns=(), blind=False, progress=False)
+                       chunks=(8, 20, 64), access_patterns=(), views=(), blind=False,
+                       progress=False)
     stored = open_store(path)["amplitude"].values
     np.testing.assert_allclose(stored, whole, rtol=0, atol=1e-6)
     in_memory = reconstruct(holed, method=method, block_mb=0.04, blind=False, progress=False)
@@ -140,7 +141,7 @@ def test_auto_on_a_large_survey_decides_where_the_energy_is(tmp_path, monkeypatc
         live = sample["trace_mask"].values
         assert live.any() and not live.all()
     # lazy without a fast_time copy: the middle of the survey, never a full read
-    plain = write_store(holed, tmp_path / "p.zarr", access_patterns=(), progress=False)
+    plain = write_store(holed, tmp_path / "p.zarr", access_patterns=(), views=(), progress=False)
     sample = wr._auto_sample(wr._open(plain))
     start = int(np.searchsorted(cube["crossline"].values, sample["crossline"].values[0]))
     assert start in (47, 48)  # centred: (160 - 64) / 2, either side of the middle
@@ -160,7 +161,7 @@ def test_cancel_stops_between_blocks_and_leaves_nothing_complete(tmp_path):
     ctx = TaskContext(on_progress=on_progress, cancel_event=event)
     with pytest.raises(PromethiumError) as err:
         reconstruct(holed, method="linear", out=tmp_path / "r.zarr", block_mb=0.01,
-                    chunks=(4, 4, 64), access_patterns=(), context=ctx, progress=False)
+                    chunks=(4, 4, 64), access_patterns=(), views=(), context=ctx, progress=False)
     assert err.value.code is ErrorCode.CANCELED
     with pytest.raises(PromethiumError) as err:
         open_store(tmp_path / "r.zarr")
@@ -192,7 +193,7 @@ def test_blocks_on_a_dask_cluster_match_threads_and_preview(tmp_path):
     cube = synthetic_cube(n_inline=24, n_crossline=16, n_samples=64, seed=4)
     holed = decimate(cube, pattern="random", fraction=0.3, seed=5)
     common = dict(method="pocs", overlap=4, block_mb=0.02, chunks=(4, 4, 64),
-                  access_patterns=(), progress=False, n_iter=20)
+                  access_patterns=(), views=(), progress=False, n_iter=20)
     threads = open_store(reconstruct(holed, out=tmp_path / "threads.zarr", **common))
     previews: list[xr.DataArray] = []
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",

@@ -244,7 +244,7 @@ def test_failure_while_writing_leaves_only_a_partial_store(tmp_path):
     store = tmp_path / "out.zarr"
     calls = itertools.count()
     with pytest.raises(PromethiumError) as exc_info:
-        ingest(DATA / F3, store, chunks=(2, 2, 75), access_patterns=(), workers=1,
+        ingest(DATA / F3, store, chunks=(2, 2, 75), access_patterns=(), views=(), workers=1,
                block_mb=0.001, progress=False,
                context=TaskContext(is_canceled=lambda: next(calls) >= 5))
     assert_code(exc_info, ErrorCode.CANCELED)

@@ -24,9 +24,11 @@ CHUNKS = (4, 4, 25)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """The F3 cube (23 inlines x 18 crosslines x 75 samples) with its three fast copies."""
+    """The F3 cube (23 inlines x 18 crosslines x 75 samples) with three exact fast copies
+    (asked for: a store has none by default) and the default view copies."""
     return ingest(data_dir / "f3_ibm_be.sgy", tmp_path_factory.mktemp("lazy") / "f3.zarr",
-                  chunks=CHUNKS, progress=False)
+                  chunks=CHUNKS, access_patterns=("inline", "crossline", "time"),
+                  progress=False)
 
 
 def _backend_array(var: xr.DataArray) -> object:
@@ -99,6 +101,9 @@ def test_each_slice_reads_the_copy_made_for_it(store):
     assert array.source((*every[:2], 40)) == "fast_time"
     assert array.source((slice(0, 4, 1), slice(0, 4, 1), slice(0, 25, 1))) == "amplitude"
     assert array.source((np.array([1, 2]), slice(0, nxl, 1), slice(0, nt, 1))) == "fast_inline"
+    # the lossy view copies are never a source of exact reads
+    assert {"view_inline", "view_time", "view_time_scale"} <= {p.name for p in store.iterdir()}
+    assert not [n for n in array.names if n.startswith("view_")]
 
 
 def test_asking_for_chunks_gives_dask_with_the_store_chunks(store):
@@ -124,7 +129,7 @@ def test_lazy_array_pickles_and_reads_the_same(store):
 
 def test_a_store_without_fast_copies_reads_from_amplitude(tmp_path, data_dir):
     store = ingest(data_dir / "f3_missing_traces_ibm.sgy", tmp_path / "plain.zarr",
-                   chunks=CHUNKS, access_patterns=(), progress=False)
+                   chunks=CHUNKS, access_patterns=(), views=(), progress=False)
     ds = xr.open_dataset(store, engine="promethium")
     array = _backend_array(ds["amplitude"])
     assert isinstance(array, StoreAmplitudeArray) and array.names == ("amplitude",)

@@ -14,7 +14,9 @@ from _viz_helpers import masked, survey_2d
 
 from promethium_lab import viz
 from promethium_lab.io.overview import block_reduce, read_overview
-from promethium_lab.io.store import open_store
+from promethium_lab.io.store import open_store, write_store
+from promethium_lab.io.views import WINDOW, quantise
+from promethium_lab.viz._survey import _fast
 
 
 def pixels(frame) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -167,15 +169,35 @@ def test_titles_name_what_is_shown(cube_store):
         viz.section(ds, inline=7)
 
 
-def test_sections_read_the_fast_copies_and_match_the_data(cube_store):
+def test_sections_read_the_view_copies_and_match_the_data(cube_store):
+    """Sections and time slices are drawn from the 8-bit view copies: each sample within
+    half a quantisation step (its window's peak / 126) of the data, dead traces NaN."""
     ds = open_store(cube_store)
+    assert _fast(ds, "crossline") == "view:crossline" and _fast(ds, "time") == "view:time"
+    cube = masked_cube(ds)
+    _, scale = quantise(np.nan_to_num(cube))
+    half = 0.5 * np.repeat(scale, WINDOW, axis=-1)[..., : cube.shape[-1]] * (1 + 1e-5)
     v = viz.section(ds, crossline=205)
     z, _ = pixels(v.frame())
-    want = masked_cube(ds)[:, 5, :]
-    np.testing.assert_array_equal(z, want)
+    want = cube[:, 5, :]
+    np.testing.assert_array_equal(np.isnan(z), np.isnan(want))
+    assert np.all(np.abs(np.nan_to_num(z - want)) <= half[:, 5, :])
+    assert np.nanmax(np.abs(z - want)) > 0  # lossy: not the amplitude itself
     ts = viz.time_slice(ds, time=100.0)
     z, _ = pixels(ts.frame())
-    np.testing.assert_array_equal(z, masked_cube(ds)[:, :, 25].T)
+    want = cube[:, :, 25].T
+    np.testing.assert_array_equal(np.isnan(z), np.isnan(want))
+    assert np.all(np.abs(np.nan_to_num(z - want)) <= half[:, :, 25].T)
+
+
+def test_exact_fast_copies_are_read_when_the_store_has_them(tmp_path, cube_store):
+    ds = open_store(cube_store)
+    exact = write_store(ds, tmp_path / "exact.zarr", access_patterns=("crossline",),
+                              views=(), progress=False)
+    ds2 = open_store(exact)
+    assert _fast(ds2, "crossline") == "fast_crossline" and _fast(ds2, "time") == "amplitude"
+    z, _ = pixels(viz.section(ds2, crossline=205).frame())
+    np.testing.assert_array_equal(z, masked_cube(ds)[:, 5, :])
 
 
 def masked_cube(ds: xr.Dataset) -> np.ndarray:
