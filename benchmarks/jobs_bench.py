@@ -73,7 +73,7 @@ def _make_store(workdir: Path, shape: tuple[int, int, int], seed: int = 1) -> Pa
         shutil.rmtree(store, ignore_errors=True)
         ds = synthetic_cube(*shape, seed=seed, noise=0.05)
         write_store(decimate(ds, "random", fraction=0.5, seed=0), store, overwrite=True,
-                    access_patterns=())
+                    access_patterns=(), views=())
     return store
 
 
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # output chunks of a few inlines: the blocks of work (aligned to them) are many, so two
     # workers can share them; ``overlap`` extra inlines are computed around each block
     common = {"method": args.method, "blind": False, "block_mb": args.block_mb,
-              "overwrite": True, "access_patterns": (), "overlap": args.overlap,
+              "overwrite": True, "access_patterns": (), "views": (), "overlap": args.overlap,
               "chunks": (args.chunk_inlines, shape[1], shape[2])}
     outs = {k: workdir / f"rec_{k}.zarr" for k in ("direct", "kernel", "dask")}
     for p in outs.values():

@@ -352,7 +352,7 @@ def _root_meta(path: Path) -> dict[str, Any]:
 
 
 def write_overview(store: str | os.PathLike, *, factor: int = 4, max_size: int = 1024,
-                   percentiles: Sequence[float] = PERCENTILES, sample_mb: float = 64.0,
+                   percentiles: Sequence[float] = PERCENTILES, sample_mb: float = 16.0,
                    variable: str = "amplitude") -> Overview:
     """Build the overview of a store's amplitude and write it into the store.
 
@@ -366,7 +366,8 @@ def write_overview(store: str | os.PathLike, *, factor: int = 4, max_size: int =
     store : path-like
         A Zarr v3 store in our layout (complete or ``.partial``).
     factor, max_size, percentiles, sample_mb
-        See :func:`build_overview`.
+        See :func:`build_overview`; the clip sample here is 16 MB of whole chunks spread
+        over the store (4 M values, as many as the percentiles use at most).
     variable : str
         The amplitude variable.
 

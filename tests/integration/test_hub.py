@@ -299,7 +299,7 @@ def _page_config(html: str) -> dict[str, Any]:
 def _submit(client: requests.Session, base: str, headers: dict[str, str],
             parameters: dict[str, Any]) -> dict[str, Any]:
     body = {"kind": "reconstruct", "parameters": {
-        "method": "linear", "blind": False, "access_patterns": [], **parameters}}
+        "method": "linear", "blind": False, "access_patterns": [], "views": [], **parameters}}
     answer = client.post(f"{base}promethium/jobs", json=body, headers=headers, timeout=30)
     assert answer.status_code == 201, (answer.status_code, answer.text)
     return answer.json()

@@ -23,12 +23,12 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.blocks import aligned_step, tile
 from promethium_lab.io.formats import partial_path
 from promethium_lab.io.segy import open_segy
-from promethium_lab.io.views import WINDOW, open_view, quantise
 from promethium_lab.io.store import (
     JOURNAL,
     is_complete_store,
     open_store,
 )
+from promethium_lab.io.views import WINDOW, open_view, quantise
 from promethium_lab.workflows.ingest import ingest
 
 ROUND_TRIP = ["f3_ibm_be.sgy", "viking_graben_4shots_ibm.segy", "f3_missing_traces_ibm.sgy"]

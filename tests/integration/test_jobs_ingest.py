@@ -28,7 +28,7 @@ from promethium_lab.jobs.runner import call_workflow
 
 N_IL, N_XL, NS = 24, 16, 100
 #: one inline per block: 24 blocks of work
-SMALL_BLOCKS = {"chunks": [1, N_XL, NS], "access_patterns": [], "block_mb": 0.001,
+SMALL_BLOCKS = {"chunks": [1, N_XL, NS], "access_patterns": [], "views": [], "block_mb": 0.001,
                 "workers": 1}
 
 
@@ -128,7 +128,7 @@ def test_reconstruct_job(segy, tmp_path):
     ds = decimated(store)
     out = tmp_path / "rec.zarr"
     job = submit("reconstruct", source=ds, method="linear", out=out, chunks=[4, N_XL, NS],
-                 blind=False, access_patterns=[], block_mb=0.001)
+                 blind=False, access_patterns=[], views=[], block_mb=0.001)
     assert job.record.parameters["source"] == "<Dataset>"  # kernel jobs take objects
     assert job.result(DEADLINE_S) == out
     assert job.progress == 1.0
@@ -147,7 +147,7 @@ def test_cancel_reconstruct_within_one_block(probe_kind, segy, tmp_path):
     out = tmp_path / "rec.zarr"
     job = submit(probe_kind, workflow="promethium_lab.workflows.reconstruct:reconstruct",
                  cancel_at=5, source=decimated(store), method="linear", out=out, blind=False,
-                 chunks=[1, N_XL, NS], access_patterns=[], block_mb=0.001)
+                 chunks=[1, N_XL, NS], access_patterns=[], views=[], block_mb=0.001)
     assert_canceled_without_output(job, out, N_IL)
 
 

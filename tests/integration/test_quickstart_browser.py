@@ -50,7 +50,7 @@ display(JobMonitor(long_job))
 print("long job ended:", long_job.wait(timeout=600).value)"""
 #: what the wizard's form is changed to in the browser: a quick method, and small blocks of
 #: work aligned to small chunks, so the job reports progress and a preview many times
-FORM = {"block_mb": "0.05", "chunks": "[1, 16, 600]", "access_patterns": "[]"}
+FORM = {"block_mb": "0.05", "chunks": "[1, 16, 600]", "access_patterns": "[]", "views": "[]"}
 METHOD = "linear"
 #: guards against hanging, never speed assertions
 CELL_S = 240

@@ -132,19 +132,17 @@ def test_auto_on_a_large_survey_decides_where_the_energy_is(tmp_path, monkeypatc
     holed = decimate(cube.assign(amplitude=(cube["amplitude"].dims, amp)), pattern="random",
                      fraction=0.3, seed=6)
     monkeypatch.setattr(wr, "_BLIND_LIMIT", 2**16)  # "large": over the whole-survey limit
-    store = write_store(holed, tmp_path / "s.zarr", access_patterns=("time",), progress=False)
-    for source in (holed, wr._open(store)):  # in memory, and lazy with a fast_time copy
+    # in memory, and lazy from a default store (view copies, no exact fast copy): the
+    # energy is read from whole traces of amplitude, so the window finds the strong part
+    store = write_store(holed, tmp_path / "s.zarr", progress=False)
+    plain = write_store(holed, tmp_path / "p.zarr", access_patterns=(), views=(), progress=False)
+    for source in (holed, wr._open(store), wr._open(plain)):
         sample = wr._auto_sample(source)
         xl = np.searchsorted(cube["crossline"].values, sample["crossline"].values)
         assert sample["amplitude"].shape[:2] == (40, 64)
         assert xl.min() <= 100 and xl.max() >= 139  # the window covers the strong part
         live = sample["trace_mask"].values
         assert live.any() and not live.all()
-    # lazy without a fast_time copy: the middle of the survey, never a full read
-    plain = write_store(holed, tmp_path / "p.zarr", access_patterns=(), views=(), progress=False)
-    sample = wr._auto_sample(wr._open(plain))
-    start = int(np.searchsorted(cube["crossline"].values, sample["crossline"].values[0]))
-    assert start in (47, 48)  # centred: (160 - 64) / 2, either side of the middle
 
 
 def test_cancel_stops_between_blocks_and_leaves_nothing_complete(tmp_path):

@@ -263,7 +263,7 @@ async def test_a_job_submitted_through_post_runs_to_completion(jp_fetch, jp_root
     seismic_file("f3_missing_traces_ibm.sgy", jp_root_dir / "surveys")
     body = json.dumps({"kind": "reconstruct", "parameters": {
         "source": "surveys/f3_missing_traces_ibm.sgy", "out": "surveys/filled.zarr",
-        "method": "linear", "blind": False, "access_patterns": []}}).encode()
+        "method": "linear", "blind": False, "access_patterns": [], "views": []}}).encode()
     response = await jp_fetch("promethium", "jobs", method="POST", body=body)
     assert response.code == 201
     record = json.loads(response.body)
