@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import tornado.web
@@ -240,7 +241,7 @@ def reproduce_job(server_root: str, job_id: str, body: bytes) -> dict[str, Any]:
     notebook = resolve_under_root(server_root, rel, want="new", what="path")
     rec = get_store().get(job_id)
     outputs = get_workflow(rec.kind).output_paths(rec.parameters)
-    inside = all(os.path.realpath(o).startswith(root + os.sep) for o in outputs)
+    inside = all(Path(os.path.realpath(o)).is_relative_to(root) for o in outputs)
     written = reproduce_notebook(job_id, notebook,
                                  output_dir=None if inside else notebook.parent)
     return {"job_id": job_id, "path": written.relative_to(root).as_posix()}
