@@ -25,6 +25,14 @@ our PWD >= pyseistr's (the better of its two settings), and ``auto`` within 0.2 
 best classical method. A missing anchor stops the run with a message naming
 ``benchmarks/install_anchors.sh``.
 
+``deep`` (issue 16, item 4: ``auto``'s classical fill + a residual network trained on each
+panel, kept only when it validates; part of the deep rows, ``--no-deep`` leaves it out)
+adds its own target lines: on every case ``deep`` >= our best classical - 0.1 dB (no
+regression), on the F3 sections ``deep`` >= our best classical + 0.5 dB, and, once per
+run (``--no-deep-timing`` skips it), ``deep`` on a 500-trace section (the 4 Viking shots
+side by side, 50 % removed) in <= 300 CPU-seconds of the process on 2 torch threads. Its
+row notes how many masks kept the correction and over which classical method.
+
 Run: ``PYTHONPATH=. python benchmarks/recon_bench.py`` (``--surveys``, ``--decimations``,
 ``--methods``, ``--masks``, ``-v`` for progress). The synthetic benchmark below is
 ``--synthetic`` (with its own options).
@@ -512,12 +520,19 @@ def report_deep(deep_rows: list[dict[str, Any]], rows: list[dict[str, Any]], ste
 REAL_OURS = ("pwd", "mssa", "pocs", "linear", "auto")
 #: Shipped deep models, as they are (no fine-tuning), through the same workflow.
 REAL_DEEP = ("unet", "autoencoder", "pinn")
+#: ``deep``: auto's classical fill + a residual network trained on each panel, gated.
+REAL_RESIDUAL = ("deep",)
 #: Anchors of the real-data tables: pyseistr's PWD at the two smoothing radii of the
 #: issue, pylops' FK (FISTA) and, in 2-D, its sliding linear Radon.
 REAL_ANCHORS = ("pyseistr-pwd-r5/5", "pyseistr-pwd-r10/20", "pylops-fk", "pylops-slide")
 #: Decimations: 50 % of the inner traces at random, every second inner trace.
 REAL_DECIMATIONS = ("random50", "every2nd")
 AUTO_MARGIN_DB = 0.2
+#: Targets of ``deep`` (issue 16, item 4): F3 sections >= best classical + 0.5 dB; every
+#: case >= best classical - 0.1 dB; a 500-trace section in <= 5 CPU-minutes on 2 cores.
+DEEP_F3_GAIN_DB = 0.5
+DEEP_MARGIN_DB = 0.1
+DEEP_CPU_SECONDS = 300.0
 
 
 def end_kept_mask(shape: tuple[int, ...], pattern: str, *, seed: int = 0, phase: int = 1,
@@ -699,7 +714,8 @@ def _ours_real(method: str, dec: xr.Dataset) -> xr.Dataset:
 def run_real(survey: RealSurvey, decimation: str, methods: list[str], n_masks: int,
              log: Callable[[str], None]) -> dict[str, Any]:
     """SNR on the removed traces and seconds of every method on every mask."""
-    res: dict[str, dict[str, Any]] = {m: {"snr": [], "s": [], "chosen": []} for m in methods}
+    res: dict[str, dict[str, Any]] = {m: {"snr": [], "s": [], "chosen": [], "kept": []}
+                                      for m in methods}
     masks = survey.masks(decimation, n_masks)
     removed = []
     for panel, live, label in masks:
@@ -718,6 +734,10 @@ def run_real(survey: RealSurvey, decimation: str, methods: list[str], n_masks: i
                         est = out["amplitude"].transpose(*dec["amplitude"].dims).values
                         if m == "auto":
                             res[m]["chosen"].append(out.attrs["reconstruction"]["chosen"])
+                        if m in REAL_RESIDUAL:
+                            info = out.attrs["reconstruction"].get("deep", {})
+                            res[m]["kept"].append(bool(info.get("kept")))
+                            res[m]["chosen"].append(str(info.get("classical")))
             except NotImplementedError:
                 res[m]["na"] = True
                 continue
@@ -761,9 +781,12 @@ def report_real(run: dict[str, Any]) -> list[str]:
         if m == "auto":
             counts = {c: r["chosen"].count(c) for c in dict.fromkeys(r["chosen"])}
             note += "  chose " + ", ".join(f"{c} x{k}" for c, k in counts.items())
+        if m in REAL_RESIDUAL:
+            note += (f"  kept {sum(r['kept'])}/{len(r['kept'])} (over "
+                     f"{'/'.join(dict.fromkeys(r['chosen']))})")
         lines.append(f"   {m:20} {a.mean():11.2f} {a.std():6.2f} {a.min():7.2f} {a.max():7.2f} "
                      f"{_mean(r['s']):8.2f}{note}")
-    classical = [m for m in stats if m not in REAL_DEEP and m != "auto"]
+    classical = [m for m in stats if m not in (*REAL_DEEP, *REAL_RESIDUAL, "auto")]
     ours = [m for m in classical if m in REAL_OURS]
     anchors = [m for m in classical if m in REAL_ANCHORS]
     if classical:
@@ -788,7 +811,51 @@ def report_real(run: dict[str, Any]) -> list[str]:
         lines.append(f"   {'PASS' if ok else 'FAIL'}  auto within {AUTO_MARGIN_DB} dB of our "
                      f"best: auto {stats['auto']:.2f} dB (chose {'/'.join(chosen)}) - "
                      f"{best_o} {stats[best_o]:.2f} dB = {d:+.2f} dB")
+    if "deep" in stats and best_o is not None:
+        d = stats["deep"] - stats[best_o]
+        kept = f"kept {sum(res['deep']['kept'])}/{len(res['deep']['kept'])}"
+        lines.append(f"   {'PASS' if d >= -DEEP_MARGIN_DB else 'FAIL'}  deep no regression "
+                     f"(>= best - {DEEP_MARGIN_DB}): deep {stats['deep']:.2f} dB ({kept}) - "
+                     f"{best_o} {stats[best_o]:.2f} dB = {d:+.2f} dB")
+        if sv.name == "f3-inlines":
+            lines.append(f"   {'PASS' if d >= DEEP_F3_GAIN_DB else 'FAIL'}  deep on F3 >= best "
+                         f"+ {DEEP_F3_GAIN_DB}: deep {stats['deep']:.2f} dB - {best_o} "
+                         f"{stats[best_o]:.2f} dB = {d:+.2f} dB")
     return lines
+
+
+def deep_timing(full: bool, threads: int = 2) -> list[str]:
+    """``deep`` on a 500-trace section (the 4 Viking shots side by side plus the first 20
+    channels of the first again, 50 % of the inner traces removed) on ``threads`` torch
+    threads: process CPU seconds against the target, wall seconds, and the SNR."""
+    import torch
+
+    ds = _read("viking_graben_4shots_ibm.segy")
+    amp = ds["amplitude"].transpose("shot_point", "channel", "time").values
+    nt = amp.shape[-1] if full else 400
+    amp = amp[:, :, :nt].reshape(-1, nt)
+    amp = np.concatenate([amp, amp[:20]])[:500]
+    panel = Panel("viking500", amp, 4.0, ("trace", "time"))
+    live = end_kept_mask(amp.shape[:1], "random", seed=0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        c0, t0 = time.process_time(), time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = _ours_real("deep", panel.survey(live))
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(before)
+    info = out.attrs["reconstruction"].get("deep", {})
+    snr = snr_missing(out["amplitude"].values.astype(np.float64), panel.amp, live)
+    ok = cpu <= DEEP_CPU_SECONDS
+    return [f"== deep timing: 500 traces x {nt} samples (Viking shots side by side), "
+            f"random50, {threads} torch threads",
+            f"   deep {snr:.2f} dB, kept {info.get('kept')} over {info.get('classical')} "
+            f"(validation gain {info.get('val_gain_db')} dB), {wall:.0f} s wall",
+            f"   {'PASS' if ok else 'FAIL'}  deep 500 traces <= {DEEP_CPU_SECONDS:.0f} CPU s: "
+            f"{cpu:.0f} CPU s ({wall:.0f} s wall) = {cpu - DEEP_CPU_SECONDS:+.0f} s"]
 
 
 def check_anchors(names: list[str]) -> None:
@@ -821,9 +888,9 @@ def main_real(args: argparse.Namespace) -> int:
         if d not in REAL_DECIMATIONS:
             raise SystemExit(f"recon_bench: unknown decimation {d!r} "
                              f"(one of {', '.join(REAL_DECIMATIONS)})")
-    known = (*REAL_OURS, *REAL_DEEP, *REAL_ANCHORS)
+    known = (*REAL_OURS, *REAL_DEEP, *REAL_RESIDUAL, *REAL_ANCHORS)
     methods = [m for m in args.methods.split(",") if m] if args.methods else [
-        *REAL_OURS, *REAL_ANCHORS, *([] if not args.deep else REAL_DEEP)]
+        *REAL_OURS, *REAL_ANCHORS, *([] if not args.deep else (*REAL_RESIDUAL, *REAL_DEEP))]
     for m in methods:
         if m not in known:
             raise SystemExit(f"recon_bench: unknown method {m!r} (one of {', '.join(known)})")
@@ -856,6 +923,10 @@ def main_real(args: argparse.Namespace) -> int:
             lines = report_real(run)
             blocks.append((f"{s}/{d}", lines))
             print("\n".join(lines) + "\n", flush=True)
+    if "deep" in methods and args.deep_timing:
+        lines = deep_timing(args.full)
+        blocks.append(("viking500/random50", lines))
+        print("\n".join(lines) + "\n", flush=True)
     print("summary (targets of issue 16; measured, not yet fixed):")
     for key, b in blocks:
         for ln in b:
@@ -885,12 +956,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated (default both)")
     parser.add_argument("--methods", default=None,
                         help="comma-separated subset of "
-                             f"{','.join((*REAL_OURS, *REAL_ANCHORS, *REAL_DEEP))} "
+                             f"{','.join((*REAL_OURS, *REAL_ANCHORS, *REAL_RESIDUAL, *REAL_DEEP))} "
                              "(default all; the deep ones unless --no-deep)")
     parser.add_argument("--masks", type=int, default=3,
                         help="at least this many masks per figure (default 3)")
     parser.add_argument("--deep", action=argparse.BooleanOptionalAction, default=True,
                         help="rows of the shipped deep models, as they are")
+    parser.add_argument("--deep-timing", action=argparse.BooleanOptionalAction, default=True,
+                        help="with deep: also time it on a 500-trace section (2 threads)")
     parser.add_argument("--full", action="store_true",
                         help="the Viking shots whole (2.4 s) instead of their first 1.6 s")
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")

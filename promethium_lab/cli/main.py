@@ -160,7 +160,9 @@ def reconstruct(
     source: Annotated[Path, typer.Argument(help="survey file or Zarr store with holes")],
     out: Annotated[Path, typer.Argument(help="output Zarr store")],
     method: Annotated[str, typer.Option(
-        help="auto, pwd, mssa, pocs, linear, nearest, sinc, unet, autoencoder or pinn")] = "auto",
+        help="auto, pwd, mssa, pocs, linear, nearest, sinc; deep (classical fill + a "
+        "residual network trained on the survey, kept only when it validates), unet, "
+        "autoencoder or pinn")] = "auto",
     model: Annotated[str | None, typer.Option(
         help="registered model name or path (deep methods)")] = None,
     reference: Annotated[Path | None, typer.Option(
@@ -181,6 +183,10 @@ def reconstruct(
                overwrite=overwrite, **params)
     attrs = open_store(path).attrs
     typer.echo(f"method      {attrs.get('reconstruction', {}).get('chosen', method)}")
+    deep = attrs.get("reconstruction", {}).get("deep")
+    if isinstance(deep, dict):
+        typer.echo(f"deep        {'kept' if deep.get('kept') else 'not kept'} over "
+                   f"{deep.get('classical')} ({deep.get('reason', '')})")
     for key, value in (attrs.get("metrics") or {}).items():
         if isinstance(value, float):
             typer.echo(f"{key:<18}{value:.3f}")

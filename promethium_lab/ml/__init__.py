@@ -8,6 +8,7 @@ submodules (and torch with them) on first use, and PyTorch Lightning only with
 =========================  ===============================================
 ``DEEP_METHODS``           :mod:`promethium_lab.ml.methods` (no torch)
 ``reconstruct_deep``       :mod:`promethium_lab.ml.reconstruct`
+``reconstruct_residual``   :mod:`promethium_lab.ml.residual` (``method="deep"``)
 ``infer_survey``,          :mod:`promethium_lab.ml.infer`
 ``sliding_window_inference``
 ``fit``                    :mod:`promethium_lab.ml.train`
@@ -38,12 +39,14 @@ __all__ = [
     "list_models",
     "load",
     "reconstruct_deep",
+    "reconstruct_residual",
     "save",
     "sliding_window_inference",
 ]
 
 _WHERE = {
     "reconstruct_deep": "promethium_lab.ml.reconstruct",
+    "reconstruct_residual": "promethium_lab.ml.residual",
     "infer_survey": "promethium_lab.ml.infer",
     "sliding_window_inference": "promethium_lab.ml.infer",
     "fit": "promethium_lab.ml.train",

@@ -127,12 +127,12 @@ def find_datasets(root: str | os.PathLike = ".", *, max_depth: int = 2,
 def methods_for(task: str) -> list[str]:
     """The methods of a task: reconstruction methods (``auto``, classical, deep) for
     ``reconstruct``, model architectures for ``train``, none for the others."""
-    from promethium_lab.ml.methods import DEEP_METHODS
+    from promethium_lab.ml.methods import DEEP_METHODS, RECONSTRUCT_DEEP_METHODS
 
     if task == "reconstruct":
         from promethium_lab.signal.reconstruct import METHODS
 
-        return ["auto", *METHODS, *DEEP_METHODS]
+        return ["auto", *METHODS, *RECONSTRUCT_DEEP_METHODS]
     if task == "train":
         return list(DEEP_METHODS)
     return []

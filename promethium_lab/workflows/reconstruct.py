@@ -14,7 +14,11 @@ from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import PromethiumError
 from promethium_lab.core.serialize import json_safe
 from promethium_lab.io.blocks import budget_step, filled_survey, middle_section, run_blocks, tile
-from promethium_lab.ml.methods import DEEP_METHODS  # methods served by trained networks
+from promethium_lab.ml.methods import (  # methods served by trained networks
+    DEEP_METHODS,
+    RESIDUAL_METHODS,
+    is_deep_method,
+)
 
 __all__ = ["DEEP_METHODS", "evaluate", "reconstruct"]
 
@@ -32,6 +36,13 @@ def _open(source: str | os.PathLike | xr.Dataset) -> xr.Dataset:
 
 def _method_fn(method: str, params: dict[str, Any], context: TaskContext | None):
     """``fn(ds) -> filled ds`` for a classical or a deep method."""
+    if method in RESIDUAL_METHODS:  # classical fill + residual net trained on the window
+        from promethium_lab.ml.residual import reconstruct_residual
+
+        def residual(ds: xr.Dataset) -> xr.Dataset:
+            return reconstruct_residual(ds, **{"context": context, **params})
+
+        return residual
     if method in DEEP_METHODS:
         from promethium_lab.ml import reconstruct_deep
 
@@ -63,6 +74,7 @@ class _BlockReconstructor:
         self.ds = ds[keep]
         self.method, self.params, self.overlap = method, params, overlap
         self.context = context
+        self.deep_info: list[dict[str, Any]] = []  # attrs["deep"] of each block ("deep")
         self.windows = _survey_windows(self.ds, method, params)
         self.deep = None
         if method in DEEP_METHODS:
@@ -101,7 +113,11 @@ class _BlockReconstructor:
         mask = np.asarray(window["trace_mask"].values, dtype=bool)
         if mask.all() or not mask.any():  # nothing to fill, or nothing to fill it from
             return np.asarray(window["amplitude"].values[crop], dtype=np.float32)
+        if self.method in RESIDUAL_METHODS and self.context is not None:
+            params["context"] = TaskContext(is_canceled=self.context.should_stop)
         filled = _method_fn(self.method, params, None)(window)
+        if "deep" in filled.attrs:
+            self.deep_info.append(filled.attrs["deep"])
         out = np.asarray(filled["amplitude"].values[crop], dtype=np.float32)
         if self.context is not None:
             self.context.preview(middle_section(filled["amplitude"].isel(dict(zip(dims, crop)))))
@@ -226,7 +242,11 @@ def reconstruct(
         Survey (file, store, or dataset) with its ``trace_mask``.
     method : str
         ``auto``, a classical method (``pwd``, ``mssa``, ``pocs``, ``linear``, ``nearest``,
-        ``sinc``) or a deep one (``unet``, ``autoencoder``, ``pinn``; pass ``model=``).
+        ``sinc``) or a deep one: ``deep`` (the recommended one: ``auto``'s classical fill
+        corrected by a small network trained on the survey, kept only when validation
+        shows >= 0.3 dB gain; ``attrs["reconstruction"]["deep"]`` says whether;
+        :func:`promethium_lab.ml.residual.reconstruct_residual` for its parameters), or
+        ``unet``, ``autoencoder``, ``pinn`` (pass ``model=``).
     out : path-like, optional
         Write the result to this Zarr store (atomic, resumable) and return its path;
         default: return a dataset in memory.
@@ -318,9 +338,10 @@ def reconstruct(
                            block_mb=block_mb, fingerprint=fingerprint, progress=show,
                            chunks=chunks, access_patterns=access_patterns, views=views,
                            callback=ctx.progress, should_stop=ctx.should_stop, client=client,
-                           resources=gpu_resources(client, chosen in DEEP_METHODS),
+                           resources=gpu_resources(client, is_deep_method(chosen)),
                            on_block=on_block)
         record["seconds"] = round(time.perf_counter() - started, 3)
+        _deep_record(record, worker)
         extra: dict[str, Any] = {"reconstruction": record}
         if reference is not None:
             metrics.update(evaluate(path, reference))
@@ -344,11 +365,26 @@ def reconstruct(
                   callback=ctx.progress) as bar:
         run_blocks(work, range(len(blocks)), on_done=lambda _r: bar.update())
     record["seconds"] = round(time.perf_counter() - started, 3)
+    _deep_record(record, worker)
     result = filled_survey(ds, filled)
     if reference is not None:
         metrics.update(evaluate(result, reference, original_mask=mask))
     result.attrs = result_attrs
     return result
+
+
+def _deep_record(record: dict[str, Any], worker: _BlockReconstructor) -> None:
+    """``record["deep"]`` for ``method="deep"``: whether the learned correction was kept
+    (the block's ``attrs["deep"]``; with several blocks, each block's and ``kept`` when
+    any kept it)."""
+    if not worker.deep_info:
+        return
+    infos = json_safe(worker.deep_info)
+    if len(infos) == 1:
+        record["deep"] = infos[0]
+    else:
+        record["deep"] = {"kept": any(i.get("kept") for i in infos),
+                          "classical": infos[0].get("classical"), "blocks": infos}
 
 
 def _quality(ds: xr.Dataset, method: str, params: dict[str, Any], reference: Any,

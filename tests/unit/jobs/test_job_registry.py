@@ -162,8 +162,11 @@ def test_deep_methods_are_one_list():
     spec = registry.BUILTIN_KINDS["reconstruct"]
     for method in DEEP_METHODS:
         assert spec.wants_gpu({"method": method}) and spec.wants_gpu({"method": method.upper()})
-    for method in ("auto", "pwd", "mssa", "pocs", "deep"):
+    for method in ("auto", "pwd", "mssa", "pocs", "magic"):
         assert not spec.wants_gpu({"method": method})
+    # "deep" (classical fill + a residual net trained on the survey) is a method, not an
+    # architecture, and trains a network: it goes to a GPU worker too
+    assert "deep" not in DEEP_METHODS and spec.wants_gpu({"method": "deep"})
     assert spec.wants_gpu({"method": "auto", "model": "synthetic-unet"})
     assert registry.BUILTIN_KINDS["train"].wants_gpu({})
     assert not registry.BUILTIN_KINDS["ingest"].wants_gpu({})
