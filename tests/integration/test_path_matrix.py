@@ -51,6 +51,9 @@ DEEP = ("unet", "autoencoder", "pinn")
 METHODS = (*CLASSICAL, *DEEP, "auto")
 SURVEYS = ("line", "cube", "gather")
 PATHS = ("memory", "cli", "kernel", "dask")
+#: auto's blind test with one hiding: the paths are what is tested here (auto's choice is
+#: tested in tests/unit/signal/test_reconstruct_auto.py)
+PARAMS = {"auto": {"hidings": 1}}
 
 
 def paths_for(survey: str, method: str) -> tuple[str, ...]:
@@ -197,7 +200,7 @@ def check_export(exported: Path, source: Path, result: xr.Dataset) -> np.ndarray
 def _in_memory(method: str, survey: dict[str, Path], sgy: Path) -> xr.Dataset:
     """``workflows.reconstruct`` on the lazily opened SEG-Y file, then ``export``."""
     ds = xr.open_dataset(survey["file"], engine="promethium")
-    result = reconstruct(ds, method=method, progress=False)
+    result = reconstruct(ds, method=method, progress=False, **PARAMS.get(method, {}))
     export(result, sgy)
     return result
 
@@ -206,8 +209,9 @@ def _through_cli(method: str, survey: dict[str, Path], out: Path, sgy: Path) -> 
     """``promethium-lab reconstruct`` store to store, then ``promethium-lab export``."""
     env = cli_env(PROMETHIUM_DATA_DIR=str(out.parent / "data"))
     # the blind quality estimate is taken on the memory path; here only the traces count
+    extra = [a for k, v in PARAMS.get(method, {}).items() for a in ("--param", f"{k}={v}")]
     done = run_cli("reconstruct", survey["store"], out, "--method", method,
-                   "--param", "blind=false", env=env, timeout=300)
+                   "--param", "blind=false", *extra, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     done = run_cli("export", out, sgy, env=env)
@@ -226,7 +230,7 @@ def test_every_path_fills_and_exports(survey, method, surveys, dask_executor, tm
     # and CLI paths do
     jobs = {path: submit("reconstruct", executor=dask_executor if path == "dask" else "kernel",
                          source=str(src["store"]), out=str(out[path]), method=method,
-                         blind=False)
+                         blind=False, **PARAMS.get(method, {}))
             for path in ("dask", "kernel") if path in paths}
     datasets = {"memory": _in_memory(method, src, sgy["memory"])}
     if "cli" in paths:
