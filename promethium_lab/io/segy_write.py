@@ -335,30 +335,6 @@ class SegyWriter:
             self.abort()
             raise
 
-    def encode_block(self, raw_headers: np.ndarray, samples: np.ndarray,
-                     extra_headers: np.ndarray | None = None) -> np.ndarray:
-        """The file bytes of a block of traces (as :meth:`write_traces` writes them),
-        ``(K, trace size)`` uint8, without writing: safe to call from several threads,
-        then :meth:`write_block` in order.
-
-        Raises
-        ------
-        PromethiumError
-            As :meth:`write_traces` (the writer is not aborted: the caller decides).
-        """
-        return self._build_block(raw_headers, samples, extra_headers)
-
-    def write_block(self, block: np.ndarray) -> None:
-        """Append a block made by :meth:`encode_block`."""
-        if self._fh is None:
-            raise ValueError(f"SegyWriter for {self.path} is closed")
-        try:
-            self._fh.write(block)
-            self.traces_written += block.shape[0]
-        except BaseException:
-            self.abort()
-            raise
-
     def _build_block(self, raw_headers: np.ndarray, samples: np.ndarray,
                      extra_headers: np.ndarray | None = None) -> np.ndarray:
         headers = _header_bytes(raw_headers, TRACE_HEADER_SIZE, "raw_headers")

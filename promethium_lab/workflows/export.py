@@ -92,43 +92,33 @@ def export(
     bar = ctx.progress_bar(live.size, desc=f"export {out.name}", unit="trace", show=progress)
     batches = [live[start : start + per] for start in range(0, live.size, per)]
 
-    def encode(writer: SegyWriter, flat: np.ndarray) -> np.ndarray:
-        """Read (decompress) and encode one batch: the file bytes of its traces."""
+    def read(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index = np.unravel_index(flat, shape)
         headers = raw(index)
         if synth is not None:
             headers = synth.block(flat, headers)
-        return writer.encode_block(headers, _read_traces(amp, index),
-                                   None if extra is None else _take(extra, index).reshape(-1))
+        return headers, _read_traces(amp, index)
 
-    # two threads read, decompress and encode the next batches while this one is written
-    # (zstd, IBM encoding and numpy release the GIL), in file order
-    with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
-                    sample_format=code, endian=endian, extended_headers=extended,
-                    extra_trace_headers=0 if extra is None else extra.dtype.itemsize // 240,
-                    trailer=trailer, overwrite=overwrite) as writer, \
-            ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        pending = [pool.submit(encode, writer, b) for b in batches[:_THREADS]]
+    # read (decompress) the next batch while this one is encoded and written
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(read, batches[0])
         try:
-            for k, flat in enumerate(batches):
-                ctx.check(f"export to {out}")
-                block = pending.pop(0).result()
-                if k + _THREADS < len(batches):
-                    pending.append(pool.submit(encode, writer, batches[k + _THREADS]))
-                writer.write_block(block)
-                bar.update(flat.size)
-        except BaseException:
-            writer.abort()
-            raise
+            with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
+                            sample_format=code, endian=endian, extended_headers=extended,
+                            extra_trace_headers=0 if extra is None else extra.dtype.itemsize // 240,
+                            trailer=trailer, overwrite=overwrite) as writer:
+                for k, flat in enumerate(batches):
+                    ctx.check(f"export to {out}")
+                    headers, samples = ahead.result()
+                    if k + 1 < len(batches):
+                        ahead = pool.submit(read, batches[k + 1])
+                    writer.write_traces(headers, samples, None if extra is None else
+                                        _take(extra, np.unravel_index(flat, shape)).reshape(-1))
+                    bar.update(flat.size)
         finally:
-            for f in pending:
-                f.cancel()
+            ahead.cancel()
             bar.close()
     return out
-
-
-#: threads reading and encoding batches ahead of the writer
-_THREADS = 2
 
 
 def _direct_reader(store: Any, ds: xr.Dataset) -> Any:
