@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     """Generate the data, train, write the weights; prints the held-out gain."""
     import torch
 
-    from promethium_lab.ml.registry import software_versions
-    from promethium_lab.ml.residual import PRETRAINED, ResidualNet, apply_residual, sha256
+    from promethium_lab.ml.registry import file_sha256, software_versions
+    from promethium_lab.ml.residual import PRETRAINED, ResidualNet, apply_residual
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=PRETRAINED)
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "metrics": {"final": {"held_out_gain_db": history[-1]["val_gain_db"]},
                     "history": history},
         "n_parameters": net.n_parameters(),
-        "weights_sha256": sha256(out / "weights.pt"),
+        "weights_sha256": file_sha256(out / "weights.pt"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": software_versions(),
     }

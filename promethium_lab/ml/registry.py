@@ -251,7 +251,8 @@ def _is_builtin(path: Path) -> bool:
         return False
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """``"sha256:<hex>"`` of a file (the registry's checksum format), read in 1 MB pieces."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(2**20), b""):
@@ -264,7 +265,7 @@ def _load_entry(entry: ModelEntry, device: str | torch.device = "cpu") -> Recons
     if not wpath.is_file():
         raise _mismatch(f"{wpath} is missing", "save the model again")
     expected = entry.metadata.get("weights_sha256")
-    if expected and _sha256(wpath) != expected:
+    if expected and file_sha256(wpath) != expected:
         raise _mismatch(f"{wpath} does not match the checksum in its metadata.json "
                         "(the file was changed or damaged)",
                         "restore the weights, or save the model again")
@@ -359,7 +360,7 @@ def save(model: ReconstructionModel, name: str, *, root: str | os.PathLike | Non
                                               "config": model.config()}, indent=2) + "\n")
         meta = dict(metadata or {})
         meta.update(name=name, version=version, architecture=model.architecture,
-                    n_parameters=model.n_parameters(), weights_sha256=_sha256(tmp / WEIGHTS))
+                    n_parameters=model.n_parameters(), weights_sha256=file_sha256(tmp / WEIGHTS))
         meta.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
         meta.setdefault("versions", software_versions())
         (tmp / METADATA).write_text(json.dumps(meta, indent=2, default=str) + "\n")

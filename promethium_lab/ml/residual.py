@@ -33,7 +33,6 @@ before the network; the correction is scaled back after it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -49,6 +48,7 @@ from torch import nn
 from promethium_lab.core.context import TaskContext, ensure_context
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.serialize import json_safe
+from promethium_lab.ml.registry import file_sha256
 
 __all__ = [
     "GAIN_THRESHOLD_DB",
@@ -114,15 +114,6 @@ class ResidualNet(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
-def sha256(path: Path) -> str:
-    """``"sha256:<hex>"`` of a file (the registry's checksum format)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(2**20), b""):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()
-
-
 def load_pretrained(path: str | Path | None = None) -> ResidualNet:
     """The shipped pretrained :class:`ResidualNet` (checksum verified), head as trained.
 
@@ -136,7 +127,7 @@ def load_pretrained(path: str | Path | None = None) -> ResidualNet:
         cfg = json.loads((vdir / "config.json").read_text())
         meta = json.loads((vdir / "metadata.json").read_text())
         expected = meta.get("weights_sha256")
-        if expected and sha256(vdir / "weights.pt") != expected:
+        if expected and file_sha256(vdir / "weights.pt") != expected:
             raise ValueError("the weights do not match the checksum in metadata.json")
         net = ResidualNet(**cfg.get("config", {}))
         state = torch.load(vdir / "weights.pt", map_location="cpu", weights_only=True)
