@@ -4,7 +4,8 @@ Opens SEG-Y / SU / miniSEED / SAC files and Zarr stores written here (or by MDIO
 as survey datasets; nothing is read until indexed, and no dask graph is built unless
 ``chunks=`` asks for dask (xarray's own convention: ``chunks=None`` by default). A store's
 ``amplitude`` is a :class:`~promethium_lab.io.store.StoreAmplitudeArray`: a slice reads
-just the chunks it needs, from the ``fast_<dim>`` copy made for its direction.
+just the chunks it needs, exactly: from ``amplitude``, or from an exact ``fast_<dim>``
+copy made for its direction when the store has one (never from the lossy view copies).
 """
 
 from __future__ import annotations

@@ -299,8 +299,8 @@ def section_plane(ds: xr.Dataset, overview: Overview | None = None, *,
 
     Dims not given are fixed at their middle; the varying dim is the last one not given
     (``inline=122`` on an ``inline, crossline`` survey gives the inline-122 section along
-    crossline). Reads ``fast_<dim>`` when one dim is fixed and the store has that copy, and
-    uses the overview when the varying dim is the last trace dim.
+    crossline). Reads the store's ``view_<dim>`` copy (or an exact ``fast_<dim>``) when
+    one dim is fixed, and uses the overview when the varying dim is the last trace dim.
     """
     trace_dims, sample = _axes(ds)
     if not trace_dims:
@@ -355,7 +355,8 @@ def _level_getter(level: Any, fixed: dict[str, int], trace_dims: list[str]):
 def slice_plane(ds: xr.Dataset, index: int, *, mask_dead: bool = True,
                 **selection: Any) -> PlaneSpec:
     """The time slice at sample ``index``: x = the last trace dim, y = the one before it
-    (other trace dims fixed by label or at their middle); reads ``fast_time``."""
+    (other trace dims fixed by label or at their middle); reads the store's
+    ``view_time`` copy (or an exact ``fast_time``)."""
     trace_dims, sample = _axes(ds)
     if len(trace_dims) < 2:
         raise PromethiumError.invalid("a time slice needs two trace dims",

@@ -285,7 +285,7 @@ def survey_view(ds: Any, *, how: str = "maxabs", cmap: Any = "grey",
 
     On an ``inline, crossline, time`` survey: the inline section, the crossline section
     and the time slice, driven by inline, crossline and time sliders, each panel marking
-    where the others cut it (cyan lines). Slices read the ``fast_<dim>`` copies. Surveys
+    where the others cut it (cyan lines). Slices read the ``view_<dim>`` copies. Surveys
     with fewer trace dims get the panels that exist (a gather and a time slice for
     ``shot, channel, time``; one section for ``trace, time``).
 

@@ -123,8 +123,8 @@ def export(
 
 def _direct_reader(store: Any, ds: xr.Dataset) -> Any:
     """The amplitude to read from: the store's zarr array itself when exporting a store
-    of ours (no dask graph per read; the ``fast_<first dim>`` copy reads whole rows of
-    traces in file order), else the dataset's variable."""
+    of ours (no dask graph per read; an exact ``fast_<first dim>`` copy, when the store
+    has one, reads whole rows of traces in file order), else the dataset's variable."""
     if isinstance(store, xr.Dataset) or ds.attrs.get("store_format") != "promethium":
         return ds["amplitude"]
     import zarr

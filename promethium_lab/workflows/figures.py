@@ -28,7 +28,8 @@ def select_section(ds: xr.Dataset | xr.DataArray, **selection: int) -> xr.DataAr
     """A 2-D ``(trace dim, time)`` section of ``amplitude``.
 
     ``selection`` fixes the other trace dims by label (``inline=120``); dims not given are
-    fixed at their middle. Reads the ``fast_<dim>`` copy when the store has one.
+    fixed at their middle. Reads an exact ``fast_<dim>`` copy when the store has one
+    (never the lossy view copies: a figure shows the data).
     """
     da = ds["amplitude"] if isinstance(ds, xr.Dataset) else ds
     trace_dims = [d for d in da.dims if d != "time"]
