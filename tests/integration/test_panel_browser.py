@@ -193,7 +193,9 @@ def _cancel_a_kernel_job(lab: PanelPage) -> None:
     lab.page.route(list_route, refuse)
     seen = [lab.progress(row)]
     deadline = time.monotonic() + STEP_MS / 1000
-    while len(set(seen)) < 3 and time.monotonic() < deadline:
+    # until the row has moved three times and the list has been polled (and refused) at
+    # least once: a fast job can do the first before the first poll comes due
+    while (len(set(seen)) < 3 or not refused) and time.monotonic() < deadline:
         lab.page.wait_for_timeout(500)
         seen.append(lab.progress(row))
     lab.page.unroute(list_route, refuse)
