@@ -29,8 +29,7 @@ def _read(name: str) -> xr.Dataset:
     from promethium_lab.io.segy import open_segy
 
     path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing (the shared real data set)")
+    assert path.exists(), f"{path} is missing (the shared real data set)"
     return open_segy(path)
 
 

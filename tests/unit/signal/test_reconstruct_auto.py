@@ -183,8 +183,7 @@ def test_auto_picks_linear_on_real_f3_inline() -> None:
     from promethium_lab.io.segy import open_segy
 
     path = DATA / "f3_2inlines_ibm.sgy"
-    if not path.exists():
-        pytest.skip(f"{path} (the shared real data) is missing")
+    assert path.exists(), f"{path} (the shared real data) is missing"
     ds = open_segy(path)
     amp = ds["amplitude"].transpose("inline", "crossline", "time").values[1]
     amp = amp / np.abs(amp).max()
