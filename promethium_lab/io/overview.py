@@ -241,6 +241,7 @@ def clip_percentiles(amplitude: Any, trace_mask: Any = None, sample_mask: Any = 
     Parameters
     ----------
     amplitude : dask array, zarr array, numpy array or xarray.DataArray
+        A zarr array's sampled chunks are read directly (no task graph).
     trace_mask, sample_mask : array_like, optional
         True = live trace / recorded sample.
     percentiles : sequence of float
@@ -254,14 +255,17 @@ def clip_percentiles(amplitude: Any, trace_mask: Any = None, sample_mask: Any = 
     dict of float to float
         ``0.0`` for every percentile when there is no live finite sample.
     """
-    import dask
-
-    amp = _masked(_as_dask(amplitude),
-                  None if trace_mask is None else _as_dask(trace_mask),
-                  None if sample_mask is None else _as_dask(sample_mask))
-    grid = amp.numblocks
+    if _is_zarr(amplitude):
+        shape, chunks = tuple(amplitude.shape), tuple(amplitude.chunks)
+        itemsize = amplitude.dtype.itemsize
+    else:
+        amp = _masked(_as_dask(amplitude),
+                      None if trace_mask is None else _as_dask(trace_mask),
+                      None if sample_mask is None else _as_dask(sample_mask))
+        shape, chunks, itemsize = amp.shape, amp.chunksize, amp.dtype.itemsize
+    grid = tuple(-(-n // c) for n, c in zip(shape, chunks))
     n_blocks = math.prod(grid)
-    block_bytes = max(1, math.prod(amp.chunksize) * amp.dtype.itemsize)
+    block_bytes = max(1, math.prod(chunks) * itemsize)
     take = int(min(n_blocks, max(1, sample_mb * 2**20 // block_bytes)))
     flat = np.unique(np.linspace(0, n_blocks - 1, take).round().astype(int))
     per_block = max(1, max_values // len(flat))
@@ -271,13 +275,39 @@ def clip_percentiles(amplitude: Any, trace_mask: Any = None, sample_mask: Any = 
         step = max(1, -(-v.size // per_block))
         return v[::step]
 
-    parts = [amp.blocks[np.unravel_index(i, grid)] for i in flat]
-    values = dask.compute(*[dask.delayed(thin)(p) for p in parts])
+    picks = [tuple(int(i) for i in np.unravel_index(i, grid)) for i in flat]
+    if _is_zarr(amplitude):
+        # whole chunks read straight from zarr: no task graph for a 16-chunk sample
+        values = [thin(_zarr_block(amplitude, trace_mask, sample_mask, idx)) for idx in picks]
+    else:
+        import dask
+
+        values = list(dask.compute(*[dask.delayed(thin)(amp.blocks[idx]) for idx in picks]))
     sample = np.concatenate(values) if values else np.empty(0)
     if sample.size == 0:
         return {float(p): 0.0 for p in percentiles}
     got = np.percentile(sample.astype(np.float64), list(percentiles))
     return {float(p): float(v) for p, v in zip(percentiles, got)}
+
+
+def _is_zarr(x: Any) -> bool:
+    return type(x).__module__.startswith("zarr") and hasattr(x, "get_block_selection")
+
+
+def _zarr_block(amp: Any, trace_mask: Any, sample_mask: Any,
+                idx: tuple[int, ...]) -> np.ndarray:
+    """Chunk ``idx`` of a zarr ``amp`` as float, absent traces and gaps NaN."""
+    sl = tuple(slice(i * c, min((i + 1) * c, n))
+               for i, c, n in zip(idx, amp.chunks, amp.shape))
+    block = np.asarray(amp.get_block_selection(idx))
+    block = block if block.dtype.kind == "f" else block.astype(np.float32)
+    if trace_mask is not None:
+        live = np.asarray(trace_mask[sl[:-1]], dtype=bool)
+        block = np.where(live[..., None], block, np.nan).astype(block.dtype)
+    if sample_mask is not None:
+        block = np.where(np.asarray(sample_mask[sl], dtype=bool), block,
+                         np.nan).astype(block.dtype)
+    return block
 
 
 def build_overview(amplitude: Any, trace_mask: Any = None, sample_mask: Any = None, *,
@@ -398,7 +428,9 @@ def write_overview(store: str | os.PathLike, *, factor: int = 4, max_size: int =
         if "sample_mask" in names and root["sample_mask"].shape == amp_z.shape:
             sm = da.from_zarr(root["sample_mask"])
         amp = da.from_zarr(amp_z)
-        clip = clip_percentiles(amp, tm, sm, percentiles=percentiles, sample_mb=sample_mb)
+        clip = clip_percentiles(amp_z, root["trace_mask"] if tm is not None else None,
+                                root["sample_mask"] if sm is not None else None,
+                                percentiles=percentiles, sample_mb=sample_mb)
         n = _n_levels(amp.shape, factor, max_size)
         if GROUP in set(root.group_keys()):
             del root[GROUP]

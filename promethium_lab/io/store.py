@@ -33,6 +33,7 @@ from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.core.progress import Progress, ProgressCallback
 from promethium_lab.core.serialize import json_safe
 from promethium_lab.io.blocks import aligned_step, run_blocks, tile
+from promethium_lab.io.chunk_files import ChunkFiles
 from promethium_lab.io.formats import is_partial, partial_path
 from promethium_lab.io.overview import write_overview
 from promethium_lab.io.templates import geometry_from_mdio_name, get_template
@@ -80,6 +81,11 @@ BlockReader = Callable[[tuple[slice, ...]], np.ndarray]
 #: Width (traces) of the ``fast_<dim>`` chunks across the other trace dims; every chunk
 #: width is a power of two dividing it, so write blocks aligned to all copies stay small.
 FAST_WIDTH = 128
+#: traces deep of a view copy's scale chunks along the copy's dim (:func:`_scale_chunks`)
+SCALE_DEPTH = 16
+#: chunk keys of the view copies and their scales: ``c.i.j.k`` files in one folder (the
+#: copies have many small chunks; nested folders would cost an inode per folder too)
+VIEW_KEYS = {"name": "default", "separator": "."}
 
 
 def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tuple[int, ...]:
@@ -125,10 +131,14 @@ def default_views(dims: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dims) if len(dims) >= 3 else ()
 
 
-def _scale_chunks(view_chunks: tuple[int, ...], n_samples: int) -> tuple[int, ...]:
-    """Chunks of a view copy's scale: its copy's, in windows (one chunk of the scale per
-    chunk of the copy)."""
-    return (*view_chunks[:-1], n_windows(view_chunks[-1]) if view_chunks[-1] < n_samples
+def _scale_chunks(view_chunks: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Chunks of a view copy's scale: its copy's, in windows, and :data:`SCALE_DEPTH`
+    traces deep where the copy is one trace deep. A scale chunk of one trace-deep slab
+    would be a few KB; sixteen slabs in one chunk cost a slice read a few KB more and the
+    store sixteen times fewer files (each file an inode to create on ingest)."""
+    n_samples = shape[-1]
+    trace = [min(n, SCALE_DEPTH) if c == 1 else c for c, n in zip(view_chunks[:-1], shape)]
+    return (*trace, n_windows(view_chunks[-1]) if view_chunks[-1] < n_samples
             else n_windows(n_samples))
 
 
@@ -325,7 +335,7 @@ def write_store(
         if shape[dims.index(d)] > 4:
             ch = _pattern_chunks(shape, dims.index(d))
             view_chunks[view_name(d)] = ch
-            view_chunks[scale_name(d)] = _scale_chunks(ch, shape[-1])
+            view_chunks[scale_name(d)] = _scale_chunks(ch, shape)
 
     trace_shape = shape[:-1]
     chunk_sets = [chunks[:-1]] + [c[:-1] for c in (*patterns.values(), *view_chunks.values())]
@@ -407,25 +417,35 @@ class _BlockWriter:
         import zarr
 
         if self._arrays is None:
-            # every chunk is written whole: skip zarr's compare-with-fill-value pass
             names = (*self.names, *(f(d) for d in self.views for f in (view_name, scale_name)))
-            self._arrays = {n: zarr.open_array(self.root / n, mode="r+",
-                                               config={"write_empty_chunks": True})
+            # whole chunks go straight to their files (io.chunk_files); any other layout
+            # through zarr, skipping its compare-with-fill-value pass
+            self._arrays = {n: ChunkFiles(self.root / n) if ChunkFiles.supports(self.root / n)
+                            else zarr.open_array(self.root / n, mode="r+",
+                                                 config={"write_empty_chunks": True})
                             for n in names}
         return self._arrays
+
+    def _put(self, name: str, region: tuple[slice, ...], data: np.ndarray) -> None:
+        target = self._arrays[name]  # type: ignore[index]
+        if isinstance(target, ChunkFiles) and target.aligned(region):
+            target.write(region, data)
+        else:
+            with _quiet_zarr():
+                target[region] = data
 
     def __call__(self, i: int) -> int:
         sl = self.blocks[i]
         data = self.read_block(sl)
-        arrays = self._open()
-        with _quiet_zarr():
-            for name in self.names:
-                arrays[name][(*sl, slice(None))] = data
-            if self.views:
-                q, scale = quantise(data)
-                for dim in self.views:
-                    arrays[view_name(dim)][(*sl, slice(None))] = q
-                    arrays[scale_name(dim)][(*sl, slice(None))] = scale
+        self._open()
+        region = (*sl, slice(None))
+        for name in self.names:
+            self._put(name, region, data)
+        if self.views:
+            q, scale = quantise(data)
+            for dim in self.views:
+                self._put(view_name(dim), region, q)
+                self._put(scale_name(dim), region, scale)
         return i
 
 
@@ -441,14 +461,14 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
     for name in list(template.variables):
         if name != "amplitude":
             template[name] = template[name].load()
-    template["amplitude"] = xr.Variable(amp.dims, da.zeros(amp.shape, chunks=chunks, dtype="f4"),
+    template["amplitude"] = xr.Variable(amp.dims, da.zeros(amp.shape, chunks=amp.shape, dtype="f4"),
                                         attrs=dict(amp.attrs))
     encoding: dict[str, dict[str, Any]] = {
         "amplitude": {"chunks": chunks, "compressors": [_codec()]},
     }
     for name, ch in patterns.items():
         template[name] = xr.Variable(
-            amp.dims, da.zeros(amp.shape, chunks=ch, dtype="f4"),
+            amp.dims, da.zeros(amp.shape, chunks=amp.shape, dtype="f4"),
             attrs={"long_name": f"Amplitude, chunked for {name[5:]} access"},
         )
         encoding[name] = {"chunks": ch, "compressors": [_codec(fast=True)]}
@@ -456,13 +476,14 @@ def _create_layout(ds: xr.Dataset, partial: Path, chunks: tuple[int, ...],
         if name.endswith("_scale"):
             dims = (*amp.dims[:-1], f"{amp.dims[-1]}_window")
             shape = (*amp.shape[:-1], n_windows(amp.shape[-1]))
-            data = da.zeros(shape, chunks=ch, dtype="f4")
+            data = da.zeros(shape, chunks=shape, dtype="f4")
             attrs, codec = view_attrs(name[len("view_"):-len("_scale")], scale=True), _codec(1)
         else:
-            dims, data = amp.dims, da.zeros(amp.shape, chunks=ch, dtype="i1")
+            dims, data = amp.dims, da.zeros(amp.shape, chunks=amp.shape, dtype="i1")
             attrs, codec = view_attrs(name[len("view_"):]), _view_codec()
         template[name] = xr.Variable(dims, data, attrs=attrs)
-        encoding[name] = {"chunks": ch, "compressors": [codec], "fill_value": 0}
+        encoding[name] = {"chunks": ch, "compressors": [codec], "fill_value": 0,
+                          "chunk_key_encoding": VIEW_KEYS}
     for name, var in template.variables.items():
         if name in encoding:
             continue

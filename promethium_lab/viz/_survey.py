@@ -11,9 +11,9 @@ import numpy as np
 import xarray as xr
 
 from promethium_lab.core.errors import PromethiumError
+from promethium_lab.io.chunk_files import window_reader
 from promethium_lab.io.overview import Overview, read_overview
 from promethium_lab.io.views import ViewSlices, open_view, view_name
-from promethium_lab.viz._chunks import window_reader
 from promethium_lab.viz._plane import Axis, Plane
 
 __all__ = ["PlaneSpec", "as_survey", "label_index", "pretty_dim", "sample_axis",

@@ -90,7 +90,7 @@ def export(
     amp = _direct_reader(store, ds)
     per = max(1, int(block_mb * 2**20 // (ns * 4)))
     bar = ctx.progress_bar(live.size, desc=f"export {out.name}", unit="trace", show=progress)
-    batches = [live[start : start + per] for start in range(0, live.size, per)]
+    batches = _batches(live, per, shape, getattr(amp, "chunks", None))
 
     def read(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index = np.unravel_index(flat, shape)
@@ -121,17 +121,41 @@ def export(
     return out
 
 
+def _batches(live: np.ndarray, per: int, shape: tuple[int, ...],
+             chunks: Any) -> list[np.ndarray]:
+    """``live`` (flat cells in output order) cut into batches of about ``per`` traces,
+    each cut where the output crosses a chunk boundary of the first dim when one is
+    within reach, so no chunk is decoded by two batches (a cube written in grid order is
+    cut into whole rows of chunks)."""
+    if not live.size:
+        return []
+    cuts = np.arange(per, live.size, per)
+    first = chunks[0] if isinstance(chunks, tuple) and chunks else None
+    if isinstance(first, int | np.integer) and first > 0 and shape:
+        row = int(np.prod(shape[1:], dtype=np.int64))
+        band = live // (row * first)
+        edges = np.flatnonzero(band[1:] != band[:-1]) + 1  # where a new band of chunks starts
+        if edges.size:
+            step = max(1, round(per / max(1, int(np.median(np.diff(np.r_[0, edges]))))))
+            cuts = edges[step - 1::step]
+    return np.split(live, cuts)
+
+
 def _direct_reader(store: Any, ds: xr.Dataset) -> Any:
     """The amplitude to read from: the store's zarr array itself when exporting a store
-    of ours (no dask graph per read; an exact ``fast_<first dim>`` copy, when the store
-    has one, reads whole rows of traces in file order), else the dataset's variable."""
+    of ours, its chunks decoded in threads by
+    :func:`~promethium_lab.io.chunk_files.window_reader` (no dask graph, no zarr pipeline
+    per read; an exact ``fast_<first dim>`` copy, when the store has one, reads whole rows
+    of traces in file order), else the dataset's variable."""
     if isinstance(store, xr.Dataset) or ds.attrs.get("store_format") != "promethium":
         return ds["amplitude"]
     import zarr
 
+    from promethium_lab.io.chunk_files import window_reader
+
     first = ds["amplitude"].dims[0]
     name = f"fast_{first}" if f"fast_{first}" in ds else "amplitude"
-    return zarr.open_array(Path(store) / name, mode="r")
+    return window_reader(zarr.open_array(Path(store) / name, mode="r"))
 
 
 def _read_traces(amp: xr.DataArray, index: tuple[np.ndarray, ...]) -> np.ndarray:

@@ -182,3 +182,18 @@ def test_export_of_an_mdio_store_with_decoded_headers_only(mdio_written, tmp_pat
     with segyio.open(str(out), ignore_geometry=True) as f:
         assert f.bin[segyio.BinField.Interval] == 4000
         assert f.bin[segyio.BinField.Samples] == 75
+
+
+def test_export_batches_cut_at_chunk_rows_and_keep_the_order():
+    from promethium_lab.workflows.export import _batches
+
+    shape = (40, 10)  # 40 inlines of 10 traces; chunks 8 inlines deep
+    live = np.arange(400)
+    got = _batches(live, 170, shape, (8, 10, 50))
+    np.testing.assert_array_equal(np.concatenate(got), live)
+    # ~170 traces a batch, cut where a band of 8 inlines (80 traces) ends: 160 each
+    assert [b.size for b in got] == [160, 160, 80]
+    assert all(b[0] % 80 == 0 for b in got)
+    # dask chunks (tuples of tuples) or none: plain cuts of `per`
+    assert [b.size for b in _batches(live, 170, shape, ((8,) * 5, (10,)))] == [170, 170, 60]
+    assert _batches(np.array([], dtype=int), 10, shape, (8, 10)) == []

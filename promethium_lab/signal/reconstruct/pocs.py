@@ -63,7 +63,14 @@ def pocs_kernel(
     p_min: float = 0.001,
     pad: float = 2.0,
 ) -> np.ndarray:
-    """POCS interpolation of one window ``(trace dims..., time)``."""
+    """POCS interpolation of one window ``(trace dims..., time)``.
+
+    The iterations run in single precision (``complex64``, scipy's FFT transforming in
+    place): the samples are float32, and a window's result differs from a double-precision
+    run by about 1e-5 of its peak, at well under half the cost.
+    """
+    import scipy.fft as sfft
+
     ntr = block.ndim - 1
     nt = block.shape[-1]
     ntp = 2 * nt
@@ -73,23 +80,25 @@ def pocs_kernel(
     keep = energy > 1e-12 * max(float(energy.max()), 1e-300)
     if not keep.any():  # a window of silence (e.g. above the first arrival): nothing to do
         return block.copy()
-    obs = spec[..., keep]
     tshape = tuple(int(np.ceil(n * pad)) if n > 1 else 1 for n in block.shape[:-1])
-    x = np.zeros((*tshape, obs.shape[-1]), dtype=complex)
+    x = np.zeros((*tshape, int(keep.sum())), dtype=np.complex64)
     region = tuple(slice(0, n) for n in block.shape[:-1])
-    x[region] = obs
+    x[region] = spec[..., keep]
     sampled = np.zeros(tshape, dtype=bool)
     sampled[region] = live
+    at = np.nonzero(sampled)  # the observed traces, put back after each iteration
+    observed = x[at].copy()
     axes = tuple(range(ntr))
-    obs_pad = x.copy()
-    amax = float(np.abs(np.fft.fftn(x, axes=axes)).max())
+    amax = float(np.abs(sfft.fftn(x, axes=axes)).max())
     if amax == 0.0:
         return block.copy()
+    mag = np.empty(x.shape, dtype=np.float32)
     for lam in threshold_schedule(n_iter, schedule, p_max, p_min) * amax:
-        f = np.fft.fftn(x, axes=axes)
-        f[np.abs(f) < lam] = 0.0
-        y = np.fft.ifftn(f, axes=axes)
-        x = np.where(sampled[..., None], obs_pad, y)
+        f = sfft.fftn(x, axes=axes, overwrite_x=True)
+        np.abs(f, out=mag)
+        f[mag < lam] = 0.0
+        x = sfft.ifftn(f, axes=axes, overwrite_x=True)
+        x[at] = observed
     full = np.zeros(spec.shape, dtype=complex)
     full[..., keep] = x[region]
     return np.fft.irfft(full, ntp, axis=-1)[..., :nt]

@@ -8,7 +8,7 @@ import pytest
 import zarr
 from zarr.codecs import BloscCodec, BytesCodec
 
-from promethium_lab.viz._chunks import ChunkWindows, window_reader
+from promethium_lab.io.chunk_files import ChunkWindows, window_reader
 
 
 def _array(path, data, chunks, **kw):
