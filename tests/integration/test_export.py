@@ -154,6 +154,7 @@ def mdio_written(tmp_path_factory) -> dict[str, Path]:
     return mdio_stores(tmp_path_factory.getbasetemp() / "mdio")
 
 
+@pytest.mark.xdist_group("mdio")  # the MDIO stores are written once, on one worker
 def test_export_of_an_mdio_store_with_raw_headers(mdio_written, tmp_path):
     """MDIO kept raw trace headers and file headers: all but the text header is exact."""
     name = "f3_ibm_be.sgy"
@@ -168,6 +169,7 @@ def test_export_of_an_mdio_store_with_raw_headers(mdio_written, tmp_path):
     assert text.decode("cp037").startswith("C 1 DATE 2019-03-01")
 
 
+@pytest.mark.xdist_group("mdio")  # the MDIO stores are written once, on one worker
 def test_export_of_an_mdio_store_with_decoded_headers_only(mdio_written, tmp_path):
     """MDIO's defaults: no raw headers, no file headers; headers come from ``headers``."""
     name = "f3_missing_traces_ibm.sgy"

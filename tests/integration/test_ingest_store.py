@@ -388,6 +388,7 @@ def test_mdio_opens_a_store_written_here(tmp_path):
         assert ds["view_inline"].attrs["promethium_view_only"] is True
 
 
+@pytest.mark.xdist_group("mdio")  # one worker writes the MDIO stores for all their tests
 @pytest.mark.parametrize("name", ["f3_ibm_be.sgy", "f3_missing_traces_ibm.sgy"])
 def test_open_store_reads_a_store_written_by_mdio(name, mdio_written):
     source = open_segy(DATA / name)

@@ -129,21 +129,21 @@ def test_run_on_dask_exits_cleanly(data, tmp_path):
     """``run reconstruct --executor dask`` ends with the Dask client and LocalCluster closed
     before the interpreter shuts down (issue 10, defect 3: a late Dask callback once met
     concurrent.futures' closed pools and printed ``RuntimeError: cannot schedule new
-    futures after interpreter shutdown``). A race, so run twice."""
+    futures after interpreter shutdown``). A race: run once here and once as a script in
+    tests/integration/test_jobs_dask.py."""
     from promethium_lab.io.store import open_store
     from promethium_lab.workflows.ingest import ingest
 
     store = ingest(DATA / "f3_missing_traces_ibm.sgy", tmp_path / "f3.zarr", progress=False)
-    for i in range(2):
-        out = tmp_path / f"filled{i}.zarr"
-        done = run(data, "run", "reconstruct", "-p", f"source={store}", "-p", f"out={out}",
-                   "-p", "method=linear", "-p", "blind=false", "--executor", "dask")
-        assert done.returncode == 0, done.stderr
-        for bad in ("Traceback", "RuntimeError", "Error", "Task was destroyed"):
-            assert bad not in done.stderr, done.stderr
-        job_id, _, rest = done.stdout.strip().partition(" ")
-        assert rest == f"completed: {out}"
-        assert f"job {job_id} (reconstruct) on dask:tcp://127.0.0.1:" in done.stderr
-        assert bool(open_store(out)["trace_mask"].all())
+    out = tmp_path / "filled.zarr"
+    done = run(data, "run", "reconstruct", "-p", f"source={store}", "-p", f"out={out}",
+               "-p", "method=linear", "-p", "blind=false", "--executor", "dask")
+    assert done.returncode == 0, done.stderr
+    for bad in ("Traceback", "RuntimeError", "Error", "Task was destroyed"):
+        assert bad not in done.stderr, done.stderr
+    job_id, _, rest = done.stdout.strip().partition(" ")
+    assert rest == f"completed: {out}"
+    assert f"job {job_id} (reconstruct) on dask:tcp://127.0.0.1:" in done.stderr
+    assert bool(open_store(out)["trace_mask"].all())
     rows = json.loads(run(data, "jobs", "list", "--json").stdout)
-    assert [r["state"] for r in rows] == ["completed"] * 2
+    assert [r["state"] for r in rows] == ["completed"]
