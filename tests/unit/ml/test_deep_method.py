@@ -98,20 +98,145 @@ def test_kept_correction_changes_only_the_absent_traces(f3: xr.Dataset) -> None:
     assert out["trace_mask"].values.all()
 
 
-def test_regular_decimation_hides_every_other_live_line(f3: xr.Dataset) -> None:
+def _every_second(f3: xr.Dataset) -> xr.Dataset:
     live = np.ones(f3.sizes["crossline"], dtype=bool)
-    live[1:-1:2] = False
-    ds = f3.assign(trace_mask=("crossline", live))
-    safe = reconstruct_residual(ds, **FAST)  # by default: not validated there, not kept
-    assert safe.attrs["deep"]["kept"] is False and "regular" in safe.attrs["deep"]["reason"]
-    np.testing.assert_array_equal(safe["amplitude"].values,
+    live[1:-1:2] = False  # live 0, 2, ..., 98 and the end trace 99
+    return f3.assign(trace_mask=("crossline", live))
+
+
+def test_regular_decimation_sparse_mode_hides_every_other_live_line(f3: xr.Dataset) -> None:
+    ds = _every_second(f3)
+    live = ds["trace_mask"].values
+    off = reconstruct_residual(ds, regular=False, **FAST)  # the classical result
+    assert off.attrs["deep"]["kept"] is False and "regular" in off.attrs["deep"]["reason"]
+    np.testing.assert_array_equal(off["amplitude"].values,
                                   classical(ds, method="linear")["amplitude"].values)
     out = reconstruct_residual(ds, threshold_db=-1e9, regular=True, **FAST)
     info = out.attrs["deep"]
     assert info["pattern"] == "regular" and info["kept"] is True
+    assert info["regular_training"] == "twice sparser"
     # live traces 0, 2, 4, ...: targets every other one, validation the others (not ends)
     assert info["target_traces"] == len(np.flatnonzero(live)[1::2])
     assert info["val_traces"] == len(np.flatnonzero(live)[2:-1:2])
+    with pytest.raises(PromethiumError) as err:
+        reconstruct_residual(ds, regular="maybe", **FAST)
+    assert err.value.code == ErrorCode.INVALID_PARAMETER and "regular" in err.value.message
+
+
+def test_regular_lattice_and_phases() -> None:
+    from promethium_lab.ml.residual import _lattice_phases, _regular_lattice
+
+    for gone in (slice(1, -1, 2), slice(2, -1, 2)):  # both parities, end traces kept
+        live = np.ones(100, dtype=bool)
+        live[gone] = False
+        lattice, d = _regular_lattice(live, 0)
+        assert d == 2 and lattice.size == 50 and set(np.diff(lattice)) == {2}
+        assert live[lattice].all() and not live[lattice[0] + 1:lattice[-1]:2].any()
+    cube = np.ones((12, 20), dtype=bool)
+    cube[:, 1:-1:2] = False
+    lattice, d = _regular_lattice(cube, 1)
+    assert d == 2 and lattice.tolist() == list(range(0, 19, 2))
+    third = np.ones(60, dtype=bool)
+    third[2::3] = False  # keep two lines in three: no lattice of step >= 2
+    assert _regular_lattice(third, 0) is None
+    train_live, val_live, scored = _lattice_phases(11, 2)
+    assert np.flatnonzero(train_live).tolist() == [0, 2, 4, 6, 8, 10]
+    assert np.flatnonzero(val_live).tolist() == [0, 1, 3, 5, 7, 9, 10]
+    assert np.flatnonzero(scored).tolist() == [2, 4, 6, 8]
+    assert not (scored & ~train_live).any()  # validation never scores a training target
+
+
+def test_time_compression_halves_the_band_and_keeps_the_timing() -> None:
+    from promethium_lab.ml.residual import _match_spectrum, _time_compress
+
+    n = 400
+    t = np.arange(n)
+    low = np.cos(2 * np.pi * 0.05 * t)  # 0.05 cycles/sample: kept, 0.1 after compression
+    high = np.cos(2 * np.pi * 0.35 * t)  # above half Nyquist: removed
+    for offset in (0, 1):
+        c = _time_compress(np.stack([low, high]), 2, offset)
+        assert c.shape == (2, -(-(n - offset) // 2))
+        inner = slice(20, -20)  # away from the filter's edges
+        np.testing.assert_allclose(c[0, inner], low[offset::2][inner], atol=0.02)
+        assert np.abs(c[1, inner]).max() < 0.02
+    # spectral matching brings the compressed band back to the reference's
+    rng = np.random.default_rng(0)
+    from scipy.signal import butter, filtfilt
+
+    ref = filtfilt(*butter(4, 0.3), rng.standard_normal((30, n)))  # band below 0.15 c/s
+    comp = _time_compress(ref, 2)  # now up to 0.3 cycles/sample
+    matched = _match_spectrum(comp, ref)
+    f = np.fft.rfftfreq(comp.shape[-1])
+
+    def centroid(a: np.ndarray) -> float:
+        p = np.mean(np.abs(np.fft.rfft(a, axis=-1)) ** 2, axis=0)
+        return float((f * p).sum() / p.sum())
+
+    assert centroid(comp) > 1.6 * centroid(matched)
+    assert abs(centroid(matched) - centroid(ref[:, :comp.shape[-1]])) < 0.02
+
+
+def test_compressed_pairs_pose_the_surveys_problem() -> None:
+    """A plane wave of 1.5 samples per trace, every second trace missing: the pairs keep the
+    live lines side by side, hide every other one and halve time, so the dip per step of
+    the pairs is again 1.5 samples, their targets are the odd lines and validation scores
+    the even inner ones."""
+    from promethium_lab.ml.residual import _compressed_pairs, _regular_lattice
+
+    n, nt, dip = 41, 200, 1.5
+    t = np.arange(nt)[None, :]
+    x = np.arange(n)[:, None]
+    amp = np.exp(-((t - 60 - dip * x) / 4.0) ** 2).astype(np.float32)  # a Gaussian event
+    live = np.ones(n, dtype=bool)
+    live[1:-1:2] = False
+    ds = make_survey(amp, 4.0, dims=("crossline", "time"), mask=live)
+    lattice, d = _regular_lattice(live, 0)
+    calls = []
+
+    def rerun_on(survey: xr.Dataset, samples: np.ndarray, lv: np.ndarray) -> np.ndarray:
+        calls.append((survey.sizes["crossline"], survey.sizes["time"], int(lv.sum())))
+        return np.where(lv[..., None], samples, 0.0).astype(np.float32)  # zero fill
+
+    pairs = _compressed_pairs(ds, amp, lattice, d, 0, np.ones(nt, np.float32), rerun_on)
+    assert all(c[:2] == (21, 100) for c in calls)  # 21 lattice lines x 100 samples
+    assert pairs["x"].shape == (2, 21, 100)  # two time offsets, one section each
+    assert pairs["counts"]["factor"] == 2 and pairs["counts"]["lines"] == 21
+    assert np.flatnonzero(pairs["targets"][0]).tolist() == list(range(1, 20, 2))
+    assert np.flatnonzero(pairs["val_scored"][0]).tolist() == list(range(2, 19, 2))
+    truth = pairs["truth"][0]
+    peaks = truth.argmax(axis=1)
+    # survey: 1.5 samples per trace; lattice step 2 traces = 3 samples = 1.5 compressed
+    np.testing.assert_allclose(np.diff(peaks).mean(), dip, atol=0.1)
+    assert pairs["val_truth"].size == 9 * 2 * 100  # 9 scored lines x 2 offsets x 100
+
+
+def test_regular_decimation_trains_on_time_compressed_pairs(f3: xr.Dataset) -> None:
+    ds = _every_second(f3)
+    out = reconstruct_residual(ds, threshold_db=-1e9, **FAST)  # default: regular="compress"
+    info = out.attrs["deep"]
+    assert info["regular_training"] == "time-compressed" and info["factor"] == 2
+    assert info["kept"] is True and info["lines"] == 50 and info["compressed_samples"] == 128
+    assert info["target_traces"] == 24 and info["val_traces"] == 24
+    assert np.isfinite(info["round_trip_snr_db"])
+    live = ds["trace_mask"].values
+    np.testing.assert_array_equal(out["amplitude"].values[live], ds["amplitude"].values[live])
+
+
+def test_regular_gate_refuses_what_does_not_validate(f3: xr.Dataset,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import promethium_lab.ml.residual as residual
+
+    ds = _every_second(f3)
+    base = classical(ds, method="linear")["amplitude"].values
+    out = reconstruct_residual(ds, threshold_db=50.0, **FAST)  # does not validate
+    assert out.attrs["deep"]["kept"] is False and "< 50.0 dB" in out.attrs["deep"]["reason"]
+    np.testing.assert_array_equal(out["amplitude"].values, base)
+    # pairs that do not pose the survey's problem are not even trained on
+    monkeypatch.setattr(residual, "PROXY_GAP_DB", -1e9)
+    out = reconstruct_residual(ds, threshold_db=-1e9, **FAST)
+    info = out.attrs["deep"]
+    assert info["kept"] is False and "do not pose" in info["reason"] and info["steps"] == 0
+    np.testing.assert_array_equal(out["amplitude"].values, base)
 
 
 def test_seeded_runs_repeat(f3: xr.Dataset) -> None:
