@@ -86,6 +86,9 @@ SCALE_DEPTH = 16
 #: chunk keys of the view copies and their scales: ``c.i.j.k`` files in one folder (the
 #: copies have many small chunks; nested folders would cost an inode per folder too)
 VIEW_KEYS = {"name": "default", "separator": "."}
+#: samples deep of the time view's chunks: a time slice decodes 16 samples of each trace
+#: (16 × 128 × 128 bytes a chunk), the ingest writes a quarter of the chunks of 4-deep ones
+VIEW_TIME_DEPTH = 16
 
 
 def choose_chunks(shape: tuple[int, ...], chunk_mb: float | None = None) -> tuple[int, ...]:
@@ -142,12 +145,14 @@ def _scale_chunks(view_chunks: tuple[int, ...], shape: tuple[int, ...]) -> tuple
             else n_windows(n_samples))
 
 
-def _pattern_chunks(shape: tuple[int, ...], dim_pos: int) -> tuple[int, ...]:
-    """Chunks of a ``fast_<dim>`` copy: 1 trace (or 4 samples) deep along ``dim``,
-    :data:`FAST_WIDTH` traces wide in the other trace dims, whole traces in time."""
+def _pattern_chunks(shape: tuple[int, ...], dim_pos: int,
+                    time_depth: int = 4) -> tuple[int, ...]:
+    """Chunks of a ``fast_<dim>`` copy or view copy: 1 trace (or ``time_depth`` samples)
+    deep along ``dim``, :data:`FAST_WIDTH` traces wide in the other trace dims, whole
+    traces in time."""
     out = [min(n, FAST_WIDTH) for n in shape[:-1]] + [shape[-1]]
     if dim_pos == len(shape) - 1:
-        out[-1] = min(shape[-1], 4)
+        out[-1] = min(shape[-1], time_depth)
     else:
         out[dim_pos] = 1
     return tuple(out)
@@ -333,7 +338,7 @@ def write_store(
     view_chunks: dict[str, tuple[int, ...]] = {}
     for d in views:
         if shape[dims.index(d)] > 4:
-            ch = _pattern_chunks(shape, dims.index(d))
+            ch = _pattern_chunks(shape, dims.index(d), VIEW_TIME_DEPTH)
             view_chunks[view_name(d)] = ch
             view_chunks[scale_name(d)] = _scale_chunks(ch, shape)
 

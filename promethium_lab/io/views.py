@@ -121,7 +121,8 @@ def _quantise_rows(x: np.ndarray, nw: int) -> tuple[np.ndarray, np.ndarray]:
     ns = x.shape[-1]
     w = np.zeros((x.shape[0], nw * WINDOW), dtype=np.float32)
     w[:, :ns] = x
-    np.nan_to_num(w, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    if not np.isfinite(w).all():  # one cheap pass; the three of nan_to_num only when needed
+        np.nan_to_num(w, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     w = w.reshape(x.shape[0], nw, WINDOW)
     scale = np.abs(w).max(axis=-1)
     scale /= np.float32(LEVELS)
