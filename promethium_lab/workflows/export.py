@@ -163,6 +163,12 @@ def _read_traces(amp: xr.DataArray, index: tuple[np.ndarray, ...]) -> np.ndarray
     return _take(amp, index).astype(np.float32, copy=False)
 
 
+def _in_order(rel: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> bool:
+    """True when the cells ``rel`` are every cell of a box of ``shape``, in C order."""
+    flat = np.ravel_multi_index(rel, shape)
+    return bool(flat.size == math.prod(shape) and (flat == np.arange(flat.size)).all())
+
+
 def _take(arr: Any, index: tuple[np.ndarray, ...]) -> np.ndarray:
     """Values of ``arr`` (DataArray or zarr array) at grid positions ``index`` (one array
     per leading dim), read box by box: the bounding box once when it is dense, else each
@@ -173,7 +179,10 @@ def _take(arr: Any, index: tuple[np.ndarray, ...]) -> np.ndarray:
     if box_size <= 4 * index[0].size:  # dense: read the bounding box once
         box = arr[tuple(slice(a, b) for a, b in zip(lo, hi))]
         box = np.asarray(getattr(box, "values", box))
-        return box[tuple(i - a for i, a in zip(index, lo))]
+        rel = tuple(i - a for i, a in zip(index, lo))
+        if box_size == index[0].size and _in_order(rel, box.shape[:len(index)]):
+            return box.reshape(box_size, *box.shape[len(index):])  # the box, cell by cell
+        return box[rel]
     if not isinstance(arr, xr.DataArray):  # a zarr array: read each first-dim row once
         out = np.empty((index[0].size, *arr.shape[len(index):]), dtype=arr.dtype)
         for row in np.unique(index[0]):
