@@ -307,8 +307,10 @@ def reconstruct(
                                          model=run_params["model"], method=chosen,
                                          root=run_params.get("root"))
     amp = ds["amplitude"]
-    worker = _BlockReconstructor(ds, chosen, run_params, overlap, context=ctx)
     show = ctx.show_progress if progress is None else progress
+    if chosen in RESIDUAL_METHODS:
+        run_params.setdefault("progress", show)  # its training bar follows this call's
+    worker = _BlockReconstructor(ds, chosen, run_params, overlap, context=ctx)
     if out is None and amp.nbytes > _IN_MEMORY_LIMIT:
         raise PromethiumError.invalid(
             f"the survey has {amp.nbytes / 2**30:.1f} GB of samples, too many to reconstruct "

@@ -264,13 +264,24 @@ def test_bad_parameters_raise_with_a_hint(f3: xr.Dataset, kwargs: dict, word: st
         assert err.value.hint
 
 
-def test_workflow_store_to_store_names_kept(f3: xr.Dataset, tmp_path: Path) -> None:
+def test_workflow_store_to_store_names_kept(f3: xr.Dataset, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import promethium_lab.ml.residual as residual
     from promethium_lab.io.store import open_store, write_store
     from promethium_lab.workflows import reconstruct
 
     src = write_store(f3, tmp_path / "in.zarr", progress=False)
+    seen: list[object] = []
+    original = residual.reconstruct_residual
+
+    def spy(ds: xr.Dataset, **kw: object) -> xr.Dataset:
+        seen.append(kw.get("progress"))
+        return original(ds, **kw)
+
+    monkeypatch.setattr(residual, "reconstruct_residual", spy)
     path = reconstruct(src, method="deep", out=tmp_path / "out.zarr", blind=False,
                        progress=False, threshold_db=50.0, **FAST)
+    assert seen and set(seen) == {False}  # progress=False reaches the training bar
     attrs = open_store(path).attrs
     rec = attrs["reconstruction"]
     assert rec["chosen"] == "deep" and rec["deep"]["kept"] is False
