@@ -83,7 +83,7 @@ def export(
     extra = ds["raw_extra_headers"] if "raw_extra_headers" in ds else None  # SEG-Y rev 2
     attrs = ds["segy_file_header"].attrs if "segy_file_header" in ds else {}
     trailer = base64.b64decode(attrs.get("rawTrailer", "") or "")
-    raw = _HeaderReader(ds, endian)
+    raw = _HeaderReader(ds, endian, _direct_reader(store, ds, "raw_headers"))
     shape = tuple(ds.sizes[d] for d in trace_dims)
     ctx = ensure_context(context)
     live, synth = _plan(ds, raw, shape, ns, live_only, block_mb, ctx)
@@ -141,20 +141,24 @@ def _batches(live: np.ndarray, per: int, shape: tuple[int, ...],
     return np.split(live, cuts)
 
 
-def _direct_reader(store: Any, ds: xr.Dataset) -> Any:
-    """The amplitude to read from: the store's zarr array itself when exporting a store
-    of ours, its chunks decoded in threads by
+def _direct_reader(store: Any, ds: xr.Dataset, name: str = "amplitude") -> Any:
+    """The variable to read from: the store's zarr array itself when exporting a store of
+    ours, its chunks decoded in threads by
     :func:`~promethium_lab.io.chunk_files.window_reader` (no dask graph, no zarr pipeline
-    per read; an exact ``fast_<first dim>`` copy, when the store has one, reads whole rows
-    of traces in file order), else the dataset's variable."""
+    per read; for ``amplitude`` an exact ``fast_<first dim>`` copy, when the store has one,
+    reads whole rows of traces in file order); else the dataset's variable (``None`` for
+    a variable the dataset lacks)."""
+    if name not in ds:
+        return None
     if isinstance(store, xr.Dataset) or ds.attrs.get("store_format") != "promethium":
-        return ds["amplitude"]
+        return ds[name]
     import zarr
 
     from promethium_lab.io.chunk_files import window_reader
 
-    first = ds["amplitude"].dims[0]
-    name = f"fast_{first}" if f"fast_{first}" in ds else "amplitude"
+    if name == "amplitude":
+        first = ds["amplitude"].dims[0]
+        name = f"fast_{first}" if f"fast_{first}" in ds else "amplitude"
     return window_reader(zarr.open_array(Path(store) / name, mode="r"))
 
 
@@ -247,7 +251,7 @@ class _HeaderReader:
     """Raw ``V240`` headers of grid cells: the stored raw headers, else encoded from
     ``headers`` (MDIO's default), read block by block."""
 
-    def __init__(self, ds: xr.Dataset, endian: str) -> None:
+    def __init__(self, ds: xr.Dataset, endian: str, direct: Any = None) -> None:
         self.endian = endian
         self._decoded = "raw_headers" not in ds
         if self._decoded and "headers" not in ds:
@@ -256,7 +260,9 @@ class _HeaderReader:
                 hint="only surveys ingested from SEG-Y (or MDIO stores with headers) export "
                 "to SEG-Y",
             )
-        self._var = ds["headers" if self._decoded else "raw_headers"]
+        # ``direct``: the store's raw_headers array read without a dask graph per batch
+        self._var = direct if direct is not None and not self._decoded else \
+            ds["headers" if self._decoded else "raw_headers"]
 
     def _encode(self, values: np.ndarray) -> np.ndarray:
         if self._decoded:
@@ -271,7 +277,8 @@ class _HeaderReader:
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """Headers of the first-dim rows ``start:stop``, flattened in C order."""
-        return self._encode(np.asarray(self._var[start:stop].values))
+        rows = self._var[start:stop]
+        return self._encode(np.asarray(getattr(rows, "values", rows)))
 
 
 def _plan(ds: xr.Dataset, raw: _HeaderReader, shape: tuple[int, ...], ns: int,
