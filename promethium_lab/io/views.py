@@ -1,14 +1,15 @@
 """View copies of ``amplitude``: compact, lossy, for looking at and never for processing.
 
 A store keeps ``amplitude`` once, losslessly. Sections and time slices are drawn from
-``view_<dim>`` copies chunked for one slice direction (one inline, one crossline or four
+``view_<dim>`` copies chunked for one slice direction (one inline, one crossline or 16
 samples deep, as MDIO's ``fast_<dim>`` copies), which hold 8-bit integers instead of
 32-bit floats:
 
 - each trace is cut into windows of :data:`WINDOW` samples, and each window scaled by
   its own peak, ``scale = max |x| / LEVELS`` (rounded up to 8 significant bits, so it
   compresses), stored next to each copy in ``view_<dim>_scale`` (float32, one value per
-  trace and window, chunked as the copy: a slice reads one scale chunk per copy chunk);
+  trace and window, chunked as the copy but 16 traces deep where the copy is one deep:
+  a slice reads one scale chunk per copy chunk);
 - a sample is stored as ``round(x / scale)``, an integer in ``[-LEVELS, LEVELS]``
   (7 bits and a sign: the narrower range compresses better than the full int8 one), so
   the error of a sample is at most half a step, ``max |x| / 126`` of its window: about
