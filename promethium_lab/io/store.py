@@ -419,17 +419,21 @@ class _BlockWriter:
         return {**self.__dict__, "_arrays": None}
 
     def _open(self) -> dict[str, Any]:
-        import zarr
-
         if self._arrays is None:
             names = (*self.names, *(f(d) for d in self.views for f in (view_name, scale_name)))
             # whole chunks go straight to their files (io.chunk_files); any other layout
             # through zarr, skipping its compare-with-fill-value pass
-            self._arrays = {n: ChunkFiles(self.root / n) if ChunkFiles.supports(self.root / n)
-                            else zarr.open_array(self.root / n, mode="r+",
-                                                 config={"write_empty_chunks": True})
-                            for n in names}
+            self._arrays = {n: self._target(self.root / n) for n in names}
         return self._arrays
+
+    @staticmethod
+    def _target(path: Path) -> Any:
+        import zarr
+
+        try:
+            return ChunkFiles(path)  # reads zarr.json once; refuses layouts it cannot write
+        except ValueError:
+            return zarr.open_array(path, mode="r+", config={"write_empty_chunks": True})
 
     def _put(self, name: str, region: tuple[slice, ...], data: np.ndarray) -> None:
         target = self._arrays[name]  # type: ignore[index]
