@@ -65,8 +65,9 @@ class ChunkWindows:
     Parameters
     ----------
     arr : zarr.Array
-        A Zarr v3 array in a ``LocalStore`` with a regular chunk grid and codecs
-        ``bytes`` (+ ``blosc`` or ``zstd``).
+        A Zarr v3 array of numbers or raw bytes (``raw_bytes``, e.g. trace headers) in a
+        ``LocalStore`` with a regular chunk grid and codecs ``bytes`` (+ ``blosc`` or
+        ``zstd``).
 
     Raises
     ------
@@ -92,8 +93,8 @@ class ChunkWindows:
                 len(codecs) == 2 and type(codecs[1]) not in decoders):
             raise TypeError(f"codecs {codecs} are not bytes (+ blosc or zstd)")
         dtype = np.dtype(arr.dtype)
-        if dtype.kind not in "biuf":
-            raise TypeError(f"{dtype} is not a plain numeric type")
+        if dtype.kind not in "biufV" or dtype.fields is not None:
+            raise TypeError(f"{dtype} is neither a plain numeric type nor raw bytes")
         endian = getattr(codecs[0].endian, "value", codecs[0].endian)
         if dtype.itemsize > 1 and endian is not None:
             dtype = dtype.newbyteorder("<" if endian == "little" else ">")

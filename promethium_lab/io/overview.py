@@ -277,8 +277,12 @@ def clip_percentiles(amplitude: Any, trace_mask: Any = None, sample_mask: Any = 
 
     picks = [tuple(int(i) for i in np.unravel_index(i, grid)) for i in flat]
     if _is_zarr(amplitude):
-        # whole chunks read straight from zarr: no task graph for a 16-chunk sample
-        values = [thin(_zarr_block(amplitude, trace_mask, sample_mask, idx)) for idx in picks]
+        # whole chunks read straight from their files: no task graph for a 16-chunk sample
+        from promethium_lab.io.chunk_files import window_reader
+
+        amp_r, tm_r, sm_r = (None if a is None else window_reader(a)
+                             for a in (amplitude, trace_mask, sample_mask))
+        values = [thin(_zarr_block(amp_r, tm_r, sm_r, idx, chunks)) for idx in picks]
     else:
         import dask
 
@@ -294,12 +298,13 @@ def _is_zarr(x: Any) -> bool:
     return type(x).__module__.startswith("zarr") and hasattr(x, "get_block_selection")
 
 
-def _zarr_block(amp: Any, trace_mask: Any, sample_mask: Any,
-                idx: tuple[int, ...]) -> np.ndarray:
-    """Chunk ``idx`` of a zarr ``amp`` as float, absent traces and gaps NaN."""
+def _zarr_block(amp: Any, trace_mask: Any, sample_mask: Any, idx: tuple[int, ...],
+                chunks: tuple[int, ...]) -> np.ndarray:
+    """Chunk ``idx`` (of shape ``chunks``) of a zarr ``amp`` as float, absent traces and
+    gaps NaN."""
     sl = tuple(slice(i * c, min((i + 1) * c, n))
-               for i, c, n in zip(idx, amp.chunks, amp.shape))
-    block = np.asarray(amp.get_block_selection(idx))
+               for i, c, n in zip(idx, chunks, amp.shape))
+    block = np.asarray(amp[sl])
     block = block if block.dtype.kind == "f" else block.astype(np.float32)
     if trace_mask is not None:
         live = np.asarray(trace_mask[sl[:-1]], dtype=bool)
@@ -437,7 +442,7 @@ def write_overview(store: str | os.PathLike, *, factor: int = 4, max_size: int =
         group = root.create_group(GROUP, attributes={"description": (
             f"signed max-abs pyramid of {variable}, x{factor} per level over "
             f"{dims[-2]} and {dims[-1]}")})
-        prev = _masked(amp, tm, sm)
+        prev = _masked(amp, tm, sm) if n else None  # no graph for a survey of no levels
         axes = (amp.ndim - 2, amp.ndim - 1)
         levels = []
         for k in range(1, n + 1):

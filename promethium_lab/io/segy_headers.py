@@ -357,7 +357,17 @@ class FilledTraceHeaders:
         lo, hi = np.searchsorted(self._needed, [start, stop])
         self._neigh[lo:hi] = u8[self._needed[lo:hi] - start]
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """End the scan (:meth:`block` calls it; call it first to share the object
+        between threads).
+
+        Raises
+        ------
+        RuntimeError
+            When a known cell was not scanned.
+        """
+        if self._ready:
+            return
         if self._sorted.size and self._scanned != self.n_known:
             raise RuntimeError(f"scanned {self._scanned} of {self.n_known} source headers")
         const = self._min == self._max
@@ -384,8 +394,7 @@ class FilledTraceHeaders:
         ndarray
             ``(k, 240)`` uint8.
         """
-        if not self._ready:
-            self._finish()
+        self.finish()
         cells = np.asarray(cells, dtype=np.int64).reshape(-1)
         out = np.array(np.ascontiguousarray(raw).view(np.uint8).reshape(-1, TRACE_HEADER_SIZE))
         known = self.known.reshape(-1)[cells]

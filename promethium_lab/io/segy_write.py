@@ -25,6 +25,8 @@ The file is written to ``<path>.partial-<pid>`` and moved onto ``path`` with
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -45,6 +47,22 @@ from promethium_lab.io.segy_spec import (
 )
 
 __all__ = ["SegyWriter", "patch_binary_header", "patch_sample_count"]
+
+#: Bytes a :class:`SegyWriter` writes between background flushes of its file to disk.
+FLUSH_BYTES = 32 * 2**20
+_FLUSHER: ThreadPoolExecutor | None = None
+_FLUSHER_LOCK = threading.Lock()
+_fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+
+
+def _flusher() -> ThreadPoolExecutor:
+    """The thread that flushes written files to disk, started on first use."""
+    global _FLUSHER
+    with _FLUSHER_LOCK:
+        if _FLUSHER is None:
+            _FLUSHER = ThreadPoolExecutor(1, thread_name_prefix="promethium-flush")
+        return _FLUSHER
+
 
 _FORMAT_HINT = "export as format 5 (IEEE) or 1 (IBM)"
 #: name -> (0-based offset, bytes, numpy kind) of each binary header field
@@ -289,6 +307,8 @@ class SegyWriter:
         self._trailer = bytes(trailer)
         self._dtype = self.sample_format.dtype(endian)
         self._partial = partial_path(self.path, os.getpid())
+        self._unflushed = 0
+        self._flushing: Future[None] | None = None
         self._fh: BinaryIO | None = open(self._partial, "wb")
         try:
             self._fh.write(text + binary + extended)
@@ -328,15 +348,58 @@ class SegyWriter:
         if self._fh is None:
             raise ValueError(f"SegyWriter for {self.path} is closed")
         try:
-            block = self._build_block(raw_headers, samples, extra_headers)
+            block = self.encode(raw_headers, samples, extra_headers)
+        except BaseException:
+            self.abort()
+            raise
+        self.write_block(block)
+
+    def write_block(self, block: np.ndarray) -> None:
+        """Append traces made by :meth:`encode` (any error aborts the writer).
+
+        Every :data:`FLUSH_BYTES` written, the file's data are flushed to disk in a
+        background thread while writing goes on, so :meth:`close` has little left to
+        fsync.
+        """
+        if self._fh is None:
+            raise ValueError(f"SegyWriter for {self.path} is closed")
+        try:
             self._fh.write(block)
             self.traces_written += block.shape[0]
+            self._unflushed += block.nbytes
+            if self._unflushed >= FLUSH_BYTES and (self._flushing is None
+                                                   or self._flushing.done()):
+                self._flushed()  # re-raises the last background flush's error
+                self._fh.flush()
+                self._unflushed = 0
+                self._flushing = _flusher().submit(_fdatasync, self._fh.fileno())
         except BaseException:
             self.abort()
             raise
 
-    def _build_block(self, raw_headers: np.ndarray, samples: np.ndarray,
-                     extra_headers: np.ndarray | None = None) -> np.ndarray:
+    def _flushed(self) -> None:
+        """Wait for the background flush, if one runs; re-raise its error."""
+        flushing, self._flushing = self._flushing, None
+        if flushing is not None:
+            flushing.result()
+
+    def encode(self, raw_headers: np.ndarray, samples: np.ndarray,
+               extra_headers: np.ndarray | None = None) -> np.ndarray:
+        """The bytes of K traces, as :meth:`write_traces` writes them.
+
+        Thread-safe (it reads only the writer's settings): blocks may be encoded in
+        parallel and written in order with :meth:`write_block`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(K, trace bytes)`` uint8.
+
+        Raises
+        ------
+        PromethiumError
+            As :meth:`write_traces` (without aborting the writer).
+        """
         headers = _header_bytes(raw_headers, TRACE_HEADER_SIZE, "raw_headers")
         k = headers.shape[0]
         width = TRACE_HEADER_SIZE * self.extra_trace_headers
@@ -412,6 +475,7 @@ class SegyWriter:
         if fh is None:
             return
         try:
+            self._flushed()
             fh.write(self._trailer)
             if self._count_traces:  # a rev 2 trace count (bytes 3513-3520) says what is there
                 fh.seek(TEXT_HEADER_SIZE + _BINARY_FIELD_AT["num_traces"][0])
@@ -436,6 +500,10 @@ class SegyWriter:
     def abort(self) -> None:
         """Discard the output: close and remove the partial file (``path`` is untouched)."""
         fh, self._fh = self._fh, None
+        try:
+            self._flushed()
+        except OSError:
+            pass
         if fh is not None:
             try:
                 fh.close()

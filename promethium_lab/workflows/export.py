@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,10 @@ __all__ = ["FORMAT_CODES", "export"]
 #: names accepted for ``format``: every SEG-Y sample format the writer knows
 FORMAT_CODES = {f.label: f.code for f in SampleFormat}
 
+#: Threads that read, decode and encode batches of traces while the file is written in
+#: order (the chunk codecs and numpy release the GIL).
+EXPORT_THREADS = min(2, os.cpu_count() or 1)
+
 
 def export(
     store: str | os.PathLike | xr.Dataset,
@@ -32,7 +38,7 @@ def export(
     format: str | int = "source",
     overwrite: bool = False,
     live_only: bool = False,
-    block_mb: float = 64.0,
+    block_mb: float = 16.0,
     progress: bool | None = None,
     context: TaskContext | None = None,
 ) -> Path:
@@ -62,7 +68,10 @@ def export(
         Write only the traces of the source file whose samples are the source's, in
         file order: byte for byte the source's traces (no filled ones).
     block_mb : float
-        Traces read per step (uncompressed MB).
+        Traces read per step (uncompressed MB; rounded to whole rows of chunks).
+        :data:`EXPORT_THREADS` threads read, decode and encode steps while the file is
+        written in order, at most ``EXPORT_THREADS + 1`` steps ahead of it: small steps
+        keep every core busy from the first to the last.
     progress : bool, optional
         Show a tqdm bar (default: the context's setting, else the config).
     context : TaskContext, optional
@@ -91,34 +100,52 @@ def export(
     per = max(1, int(block_mb * 2**20 // (ns * 4)))
     bar = ctx.progress_bar(live.size, desc=f"export {out.name}", unit="trace", show=progress)
     batches = _batches(live, per, shape, getattr(amp, "chunks", None))
+    if synth is not None:
+        synth.finish()  # before the threads share it
 
-    def read(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        index = np.unravel_index(flat, shape)
-        headers = raw(index)
-        if synth is not None:
-            headers = synth.block(flat, headers)
-        return headers, _read_traces(amp, index)
+    with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
+                    sample_format=code, endian=endian, extended_headers=extended,
+                    extra_trace_headers=0 if extra is None else extra.dtype.itemsize // 240,
+                    trailer=trailer, overwrite=overwrite) as writer:
 
-    # read (decompress) the next batch while this one is encoded and written
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(read, batches[0])
+        def encode(flat: np.ndarray) -> np.ndarray:
+            """The output bytes of the cells ``flat``: read, decoded and encoded."""
+            index = np.unravel_index(flat, shape)
+            headers = raw(index)
+            if synth is not None:
+                headers = synth.block(flat, headers)
+            return writer.encode(headers, _read_traces(amp, index),
+                                 None if extra is None else _take(extra, index).reshape(-1))
+
+        blocks = _in_threads(encode, batches, EXPORT_THREADS)
         try:
-            with SegyWriter(out, text_header=text, binary_header=binary, n_samples=ns,
-                            sample_format=code, endian=endian, extended_headers=extended,
-                            extra_trace_headers=0 if extra is None else extra.dtype.itemsize // 240,
-                            trailer=trailer, overwrite=overwrite) as writer:
-                for k, flat in enumerate(batches):
-                    ctx.check(f"export to {out}")
-                    headers, samples = ahead.result()
-                    if k + 1 < len(batches):
-                        ahead = pool.submit(read, batches[k + 1])
-                    writer.write_traces(headers, samples, None if extra is None else
-                                        _take(extra, np.unravel_index(flat, shape)).reshape(-1))
-                    bar.update(flat.size)
+            for flat, block in zip(batches, blocks, strict=True):
+                ctx.check(f"export to {out}")
+                writer.write_block(block)
+                bar.update(flat.size)
         finally:
-            ahead.cancel()
+            blocks.close()  # cancels the steps not started, waits for the running ones
             bar.close()
     return out
+
+
+def _in_threads(fn: Callable[[Any], Any], items: Sequence[Any], threads: int) -> Iterator[Any]:
+    """``fn(item)`` of each item, in order, computed by ``threads`` threads at most
+    ``threads + 1`` items ahead of the consumer (closing the generator cancels the rest)."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="promethium-export") as pool:
+        ahead: deque[Future[Any]] = deque(pool.submit(fn, x) for x in items[:threads + 1])
+        try:
+            for k in range(len(items)):
+                result = ahead.popleft().result()
+                if k + threads + 1 < len(items):
+                    ahead.append(pool.submit(fn, items[k + threads + 1]))
+                yield result
+        finally:
+            for future in ahead:
+                future.cancel()
 
 
 def _batches(live: np.ndarray, per: int, shape: tuple[int, ...],

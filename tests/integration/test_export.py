@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,41 @@ def test_export_batches_cut_at_chunk_rows_and_keep_the_order():
     # dask chunks (tuples of tuples) or none: plain cuts of `per`
     assert [b.size for b in _batches(live, 170, shape, ((8,) * 5, (10,)))] == [170, 170, 60]
     assert _batches(np.array([], dtype=int), 10, shape, (8, 10)) == []
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_export_in_many_small_batches_is_byte_identical(threads, stores, tmp_path,
+                                                        monkeypatch):
+    """Batches of a few traces, encoded by several threads and written in order (and
+    flushed to disk every 50 KB): still the source, byte for byte."""
+    import importlib
+
+    import promethium_lab.io.segy_write as segy_write
+
+    export_module = importlib.import_module("promethium_lab.workflows.export")  # not the function
+    monkeypatch.setattr(export_module, "EXPORT_THREADS", threads)
+    monkeypatch.setattr(segy_write, "FLUSH_BYTES", 50_000)
+    name = "f3_missing_traces_ibm.sgy"
+    out = export(stores[name], tmp_path / "out.sgy", block_mb=0.01, progress=False)
+    assert out.read_bytes() == (DATA / name).read_bytes()
+
+
+def test_canceled_export_leaves_no_file(stores, tmp_path):
+    """Canceled between two batches: no output, no partial file, the threads stopped."""
+    import threading
+
+    from promethium_lab.core.context import TaskContext
+
+    checks = []
+
+    def canceled() -> bool:
+        checks.append(1)
+        return len(checks) > 2
+
+    ctx = TaskContext(is_canceled=canceled)
+    with pytest.raises(PromethiumError) as exc_info:
+        export(stores["f3_ibm_be.sgy"], tmp_path / "out.sgy", block_mb=0.01, context=ctx,
+               progress=False)
+    assert exc_info.value.code is ErrorCode.CANCELED
+    assert os.listdir(tmp_path) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("promethium-export")]

@@ -61,6 +61,25 @@ def test_bool_big_endian_and_uncompressed(tmp_path):
     np.testing.assert_array_equal(ChunkWindows(arr)[3:17, 2:9], ints[3:17, 2:9])
 
 
+def test_raw_bytes_such_as_trace_headers(tmp_path):
+    """240-byte records (the stores' ``raw_headers``), some chunks never written: the
+    same bytes as zarr reads, zeros where nothing was written."""
+    rng = np.random.default_rng(2)
+    headers = rng.integers(0, 256, (13, 9, 240), dtype=np.uint8).view("V240")[..., 0]
+    arr = zarr.create_array(tmp_path / "h", shape=(13, 9), chunks=(5, 4), dtype="V240",
+                            compressors=[BloscCodec(cname="zstd", clevel=1, typesize=240)])
+    arr[:10] = headers[:10]
+    arr = zarr.open_array(tmp_path / "h", mode="r")
+    got = window_reader(arr)[3:13, 2:9]
+    assert isinstance(window_reader(arr), ChunkWindows) and got.dtype == np.dtype("V240")
+    assert got.tobytes() == np.asarray(arr[3:13, 2:9]).tobytes()
+    assert got[:7].tobytes() == headers[3:10, 2:9].tobytes()
+    assert not np.frombuffer(got[7:].tobytes(), np.uint8).any()
+    structured = np.zeros(4, dtype=[("a", "<i4"), ("b", "<f4")])
+    arr = _array(tmp_path / "s", structured, (2,))
+    assert window_reader(arr) is arr  # records with fields: zarr's own reading
+
+
 def test_other_layouts_are_read_by_zarr(tmp_path):
     data = np.arange(64, dtype="f4").reshape(8, 8)
     sharded = _array(tmp_path / "s", data, (2, 2), shards=(4, 4))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -404,6 +405,57 @@ def test_empty_block_and_close_is_idempotent(tmp_path: Path) -> None:
     w.close()
     assert out.read_bytes() == src.raw
     assert os.listdir(tmp_path) == ["out.sgy"]
+
+
+def test_blocks_encoded_apart_and_flushed_in_the_background(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """``encode`` in threads + ``write_block`` in order is the file ``write_traces``
+    writes; with a flush every 20 KB, the data reach the disk during the writing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import promethium_lab.io.segy_write as segy_write
+
+    synced: list[int] = []
+    started = threading.Event()
+    real = segy_write._fdatasync
+
+    def sync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        started.set()
+        real(fd)
+
+    monkeypatch.setattr(segy_write, "FLUSH_BYTES", 20_000)
+    monkeypatch.setattr(segy_write, "_fdatasync", sync)
+    src = Source(DATA / "f3_ibm_be.sgy", ">")
+    out = tmp_path / "out.sgy"
+    with SegyWriter(out, **_kw()) as w, ThreadPoolExecutor(3) as pool:
+        starts = range(0, src.n_traces, 50)
+        blocks = pool.map(lambda i: w.encode(src.headers[i:i + 50], src.samples[i:i + 50]),
+                          starts)
+        for k, block in enumerate(blocks):
+            assert block.shape[1] == 240 + 4 * src.n_samples
+            w.write_block(block)
+            if k == 0:
+                assert started.wait(10)  # the first flush starts after 50 traces
+    assert out.read_bytes() == src.raw
+    assert synced and synced[0] < len(src.raw)  # flushed before the end
+
+
+def test_failed_background_flush_aborts_the_writer(tmp_path: Path, monkeypatch) -> None:
+    import promethium_lab.io.segy_write as segy_write
+
+    def sync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(segy_write, "FLUSH_BYTES", 1)
+    monkeypatch.setattr(segy_write, "_fdatasync", sync)
+    src = Source(DATA / "f3_ibm_be.sgy", ">")
+    out = tmp_path / "out.sgy"
+    w = SegyWriter(out, **_kw())
+    w.write_traces(src.headers[:10], src.samples[:10])  # starts the flush that fails
+    with pytest.raises(OSError, match="Input/output"):
+        w.close()
+    assert w.closed and os.listdir(tmp_path) == []
 
 
 # --- patch_binary_header ------------------------------------------------------------------

@@ -479,6 +479,26 @@ def test_detect_format_reads_content_not_names(tmp_path):
     assert sniff_format(DATA / "README.md") is None
 
 
+def test_segy_is_told_without_obspy_and_only_when_sure(tmp_path):
+    """A SEG-Y file is recognised from its headers and size alone (no ObsPy import);
+    bytes that only look like SEG-Y go on to the waveform checks."""
+    code = ("import sys; from promethium_lab.io.formats import detect_format; "
+            f"kinds = [detect_format(p) for p in {[str(SEGY), str(DATA / 'f3_ibm_le.sgy')]}]; "
+            "print(kinds, 'obspy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["['segy',", "'segy']", "False"]
+    from promethium_lab.io.formats import _surely_segy
+
+    raw = SEGY.read_bytes()
+    assert _surely_segy(raw[:3840], len(raw))
+    assert not _surely_segy(raw[:3840], len(raw) - 1)  # traces do not fill the file
+    assert not _surely_segy(b"0" + raw[1:3840], len(raw))  # no "C": a miniSEED record?
+    cut = tmp_path / "cut.sgy"
+    cut.write_bytes(raw[:-7])
+    assert detect_format(cut) == "segy"  # the waveform checks ran, then the SEG-Y check
+
+
 def test_file_kind_table():
     assert {FILE_KINDS[s] for s in (".sgy", ".segy")} == {"segy"}
     assert kind_from_suffix("a/b/LINE.SGY") == "segy"
