@@ -66,6 +66,8 @@ class Config:
         Zstandard compression level for Zarr stores.
     workers : int
         Threads used for ingest/export; 0 means one per core.
+    scheduler_timeout_s : float
+        Seconds to keep trying a Dask scheduler address before a typed error.
     """
 
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -74,6 +76,7 @@ class Config:
     chunk_mb: float = 1.0
     zstd_level: int = 1
     workers: int = 0
+    scheduler_timeout_s: float = 10.0
 
 
 def _coerce(name: str, value: object, kind: type) -> object:
@@ -94,7 +97,7 @@ def _coerce(name: str, value: object, kind: type) -> object:
 
 
 _TYPES = {"data_dir": Path, "log_level": str, "progress": bool, "chunk_mb": float,
-          "zstd_level": int, "workers": int}
+          "zstd_level": int, "workers": int, "scheduler_timeout_s": float}
 
 
 def get_config(path: str | os.PathLike | None = None) -> Config:

@@ -188,7 +188,10 @@ class DaskExecutor(Executor):
             return self._cluster.get_client(set_as_default=False)
         if self.address:
             try:
-                return Client(self.address, timeout="10s", set_as_default=False)
+                from promethium_lab.core.config import get_config
+
+                return Client(self.address, timeout=get_config().scheduler_timeout_s,
+                              set_as_default=False)
             except OSError as exc:
                 raise PromethiumError(
                     ErrorCode.BAD_CONFIG, f"cannot reach the Dask scheduler at {self.address}",

@@ -72,14 +72,6 @@ class ReportResult:
 # ----------------------------------------------------------------------------- provenance
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return "sha256:" + h.hexdigest()
-
-
 def _mask_hash(mask: Any) -> str:
     """``sha256:<hex>`` of a boolean trace mask's shape and packed bits."""
     m = np.ascontiguousarray(np.asarray(mask, dtype=bool))
@@ -191,11 +183,12 @@ def collect_provenance(source: str | os.PathLike | None = None, *, dataset: Any 
     prov: dict[str, Any] = {}
     if source is not None:
         from promethium_lab.workflows.info import describe
+        from promethium_lab.workflows.reproduce import result_hash  # a file's: its sha256
 
         path = Path(source).expanduser().resolve()
         info = describe(path, amplitudes=False)
         prov["input"] = {"path": str(path),
-                         "sha256": _file_sha256(path) if path.is_file() else None,
+                         "sha256": result_hash(path) if path.is_file() else None,
                          "size_bytes": path.stat().st_size if path.is_file() else None,
                          "headers_digest": info["headers_digest"],
                          "geometry": info["geometry"], "dims": info["dims"],

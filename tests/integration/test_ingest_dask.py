@@ -5,7 +5,7 @@ is the one a single process writes, array for array."""
 from __future__ import annotations
 
 import pytest
-from _seismic_helpers import DATA, run_cli
+from _seismic_helpers import DATA, cli_env, run_cli
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
 from promethium_lab.io.store import array_hashes, open_store
@@ -66,12 +66,15 @@ def test_a_cluster_named_twice_is_refused(tmp_path):
     assert not (tmp_path / "x.zarr").exists()
 
 
-def test_an_unreachable_scheduler_is_a_typed_error(tmp_path):
+def test_an_unreachable_scheduler_is_a_typed_error(tmp_path, monkeypatch):
+    """After ``scheduler_timeout_s`` (1 s here, 10 s by default) of trying."""
+    env = {**cli_env(), "PROMETHIUM_SCHEDULER_TIMEOUT_S": "1"}
     res = run_cli("ingest", DATA / F3, tmp_path / "x.zarr", "--scheduler",
-                  "tcp://127.0.0.1:9")
+                  "tcp://127.0.0.1:9", env=env)
     assert res.returncode != 0
     assert "cannot reach the Dask scheduler" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "x.zarr").exists()
+    monkeypatch.setenv("PROMETHIUM_SCHEDULER_TIMEOUT_S", "1")
     with pytest.raises(PromethiumError) as exc:
         from promethium_lab.jobs.executors import DaskExecutor
 
