@@ -73,7 +73,8 @@ def make_output_folder(folder: str | os.PathLike, what: str = "the output") -> P
     return path
 
 
-def partial_path(path: str | os.PathLike, pid: int | None = None) -> Path:
+def partial_path(path: str | os.PathLike, pid: int | None = None, *,
+                 keep_suffix: bool = False) -> Path:
     """Where the unfinished ``path`` is written.
 
     Parameters
@@ -83,6 +84,9 @@ def partial_path(path: str | os.PathLike, pid: int | None = None) -> Path:
     pid : int, optional
         A process id for a per-writer name (``<path>.partial-<pid>``); None gives
         ``<path>.partial``.
+    keep_suffix : bool
+        Keep the file's suffix last (``<stem>.partial<suffix>``), for writers that check
+        it (Papermill warns of a notebook not named ``*.ipynb``).
 
     Returns
     -------
@@ -91,6 +95,8 @@ def partial_path(path: str | os.PathLike, pid: int | None = None) -> Path:
     """
     p = Path(path)
     suffix = PARTIAL_SUFFIX if pid is None else f"{PARTIAL_SUFFIX}-{pid}"
+    if keep_suffix:
+        return p.with_name(p.stem + suffix + p.suffix)
     return p.with_name(p.name + suffix)
 
 

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -444,7 +443,7 @@ def run_report(notebook: str | os.PathLike, parameters: dict[str, Any] | None = 
     out = make_output_folder(out_dir, "the report")
     name = src.stem
     final_nb, final_html = out / f"{name}.ipynb", out / f"{name}.html"
-    part_nb, part_html = partial_path(final_nb), partial_path(final_html)
+    part_nb, part_html = partial_path(final_nb, keep_suffix=True), partial_path(final_html)
     failed, failed_log = out / f"{name}.failed.ipynb", out / f"{name}.failed.log"
     kernel_log = partial_path(out / f"{name}.kernel.log")
     for stale in (part_nb, part_html, failed, failed_log):
@@ -452,8 +451,7 @@ def run_report(notebook: str | os.PathLike, parameters: dict[str, Any] | None = 
 
     started, cpu0 = time.perf_counter(), time.process_time()
     try:
-        with warnings.catch_warnings(), open(kernel_log, "wb") as log:
-            warnings.filterwarnings("ignore", message="The specified file")  # .partial
+        with open(kernel_log, "wb") as log:
             pm.execute_notebook(str(src), str(part_nb), parameters=params,
                                 kernel_name=kernel_name, progress_bar=progress,
                                 kernel_manager_class=_quiet_kernel_manager(log))

@@ -171,3 +171,26 @@ def test_static_outputs_keep_the_png_only() -> None:
     outs = static_outputs(nb).cells[0].outputs
     assert [sorted(o.get("data", {})) for o in outs] == [["image/png", "text/plain"], []]
     assert len(nb.cells[0].outputs) == 4  # the original is untouched
+
+
+def test_a_report_warns_of_nothing_and_leaves_only_its_files(tmp_path: Path) -> None:
+    """The unfinished notebook is named ``*.partial.ipynb``: Papermill has nothing to warn
+    of, so no process-wide warning filter is needed (jobs run reports in threads)."""
+    import warnings
+
+    from promethium_lab.workflows.report import run_report
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("value = 1", metadata={"tags": ["parameters"]}),
+               nbformat.v4.new_code_cell("print(value * 2)")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}})
+    src = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, src)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_report(src, {"value": 21}, tmp_path / "out", progress=False)
+    assert not [w for w in caught if "does not end in" in str(w.message)]
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"tiny.ipynb", "tiny.html"}
+    outputs = nbformat.read(result.notebook, as_version=4).cells[-1].outputs
+    assert outputs[0]["text"].strip() == "42"
