@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from promethium_lab.core.errors import ErrorCode, PromethiumError
-from promethium_lab.io.segy_spec import UNSUPPORTED_FORMATS, SampleFormat
+from promethium_lab.io.segy_spec import (
+    TEXT_HEADER_SIZE,
+    TRACE_HEADER_SIZE,
+    UNSUPPORTED_FORMATS,
+    SampleFormat,
+    binary_sample_count,
+    decode_binary_header,
+)
 
 __all__ = [
     "FILE_KINDS",
@@ -143,6 +150,7 @@ STORE_KINDS: tuple[str, ...] = ("zarr", "mdio")
 _SEGY_HEADER_SIZE = 3600  # textual (3200) + binary (400) file header
 #: Every sample format code a SEG-Y binary header may name, read here or refused by name.
 _SEGY_FORMAT_CODES = frozenset({int(f) for f in SampleFormat} | set(UNSUPPORTED_FORMATS))
+_ITEMSIZE = {int(f): f.itemsize for f in SampleFormat}  # bytes per sample of each format
 _SU_TRACE_HEADER = 240
 _MAX_SAMPLES = 1_000_000
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -294,12 +302,13 @@ def _surely_segy(head: bytes, size: int) -> bool:
     if len(head) < _SEGY_HEADER_SIZE or head[0] not in (0x43, 0xC3):  # "C"
         return False
     for order in "><":
-        ns, code = struct.unpack(order + "H2xH", head[3220:3226])
-        n_ext = struct.unpack(order + "h", head[3504:3506])[0]
-        if code not in SampleFormat._value2member_map_ or not ns or n_ext < 0:
+        fields = decode_binary_header(head[TEXT_HEADER_SIZE:_SEGY_HEADER_SIZE], order)
+        itemsize = _ITEMSIZE.get(int(fields["data_sample_format"]))
+        ns, n_ext = binary_sample_count(fields), int(fields["num_extended_text_headers"])
+        if itemsize is None or not ns or n_ext < 0:
             continue
-        body = size - _SEGY_HEADER_SIZE - 3200 * n_ext
-        if body > 0 and body % (240 + ns * SampleFormat(code).itemsize) == 0:
+        body = size - _SEGY_HEADER_SIZE - TEXT_HEADER_SIZE * n_ext
+        if body > 0 and body % (TRACE_HEADER_SIZE + ns * itemsize) == 0:
             return True
     return False
 
